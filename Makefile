@@ -1,0 +1,48 @@
+# parity — the two set-up commands are `make demo` and `make test`.
+
+GO      ?= go
+BIN     ?= bin/parity
+PKGS    ?= ./...
+FUZZTIME ?= 30s
+DEMO    ?= demo
+
+.PHONY: build test vet fmt-check lint demo bench fuzz clean
+
+build:
+	$(GO) build -o $(BIN) ./cmd/parity
+
+# The README's test command: vet, formatting, and every test under the race detector.
+test: vet fmt-check
+	$(GO) test -race -count=1 $(PKGS)
+
+vet:
+	$(GO) vet $(PKGS)
+
+fmt-check:
+	@out=$$(gofmt -l $$(git ls-files '*.go' 2>/dev/null || find . -name '*.go')); \
+	if [ -n "$$out" ]; then echo "gofmt would change:"; echo "$$out"; exit 1; fi
+
+lint: vet fmt-check
+	$(GO) run honnef.co/go/tools/cmd/staticcheck@2025.1.1 $(PKGS)
+
+# The main job on a generated model: no downloads, nothing from ../shared.
+demo: build
+	@mkdir -p $(DEMO)
+	$(BIN) fixtures --arch llama -o $(DEMO)/tiny-llama.gguf
+	$(BIN) inspect $(DEMO)/tiny-llama.gguf
+
+bench:
+	$(GO) test -run='^$$' -bench=. -benchmem $(PKGS)
+
+# A short run of every fuzz target (go test runs one -fuzz target at a time).
+fuzz:
+	@set -e; for f in $$(grep -rl --include='*_test.go' '^func Fuzz' .); do \
+		dir=$$(dirname $$f); \
+		for t in $$(grep -h '^func Fuzz' $$f | sed 's/func \(Fuzz[A-Za-z0-9_]*\).*/\1/'); do \
+			echo "== $$dir $$t ($(FUZZTIME))"; \
+			$(GO) test -run='^$$' -fuzz="^$$t\$$" -fuzztime=$(FUZZTIME) ./$$dir; \
+		done; \
+	done
+
+clean:
+	rm -rf bin $(DEMO)
