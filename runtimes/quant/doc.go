@@ -1,0 +1,48 @@
+// Package quant implements ggml's block types in pure Go, bit-exact with
+// ggml's C reference at llama.cpp commit 3f545bec: dequantization, the
+// weight quantizers llama-quantize runs, the activation quantizers the CPU
+// backend runs before a matrix multiplication, the dot products it pairs
+// them with, and a matrix routine built from those pieces.
+//
+// What it mirrors:
+//
+//   - Dequantize: dequantize_row_* (ggml-quants.c) for F32, F16, BF16,
+//     Q4_0, Q4_1, Q5_0, Q5_1, Q8_0, Q8_1, Q2_K…Q6_K, Q8_K, IQ4_NL, IQ4_XS.
+//   - Quantize: ggml_quantize_chunk without an importance matrix, i.e.
+//     quantize_row_{q4_0,q4_1,q5_0,q5_1,q8_0,q2_K,q3_K,q4_K,q5_K,q6_K}_ref
+//     with their searches make_qx_quants, make_q3_quants and
+//     make_qkx2_quants, and quantize_iq4_nl / quantize_iq4_xs
+//     (quantize_row_iq4_nl_impl, ntry 7). Re-quantizing the F32 source of
+//     a llama-quantize output reproduces its blocks byte for byte.
+//   - QuantizeRow: type_traits_cpu[t].from_float (ggml-cpu.c) for the
+//     vec_dot types as an x86 AVX2/F16C build runs them: quantize_row_q8_0
+//     and quantize_row_q8_1 of ggml-cpu/arch/x86/quants.c (fp16 scale
+//     amax/127, multiplier 127/amax, round half to even),
+//     quantize_row_q8_K_ref, ggml_cpu_fp32_to_fp16 (vcvtps2ph) and
+//     ggml_cpu_fp32_to_bf16.
+//   - VecDotType / VecDot: type_traits_cpu's vec_dot_type and vec_dot,
+//     following the scalar ggml_vec_dot_*_generic (ggml-cpu/quants.c) and
+//     ggml_vec_dot_f32/f16/bf16 (vec.cpp); integer block sums are exact and
+//     each kernel's doc states its float order and how an AVX2 build's
+//     differs.
+//   - MatMul: ggml_compute_forward_mul_mat's vec_dot path (convert each
+//     activation row once, then one dot per output), threaded over rows
+//     with a result independent of the thread count.
+//   - FP16ToFP32, FP32ToFP16, BF16ToFP32, FP32ToBF16: ggml-impl.h's
+//     conversions and x86 F16C (they differ only in NaN payloads; see
+//     fp16.go).
+//
+// Float arithmetic is float32 with one rounding per C operation, in C's
+// order. ggml-quants.c lives in ggml-base, which is compiled for baseline
+// x86-64 (no FMA), so the C compiler never contracts a*b+c there; this
+// package writes float32(a*b) wherever Go could otherwise fuse, so results
+// are the same on every GOARCH and GOAMD64 level.
+//
+// What it must not do: import anything of this project but runtimes/ggml;
+// read files (callers hand it bytes); approximate (a kernel that cannot be
+// bit-exact with its C counterpart documents the difference, as the dot
+// kernels do for AVX2 summation order). A later SIMD fast path must agree
+// with these scalar kernels bit for bit or state where it does not.
+// IQ1/IQ2/IQ3, TQ, MXFP4/NVFP4 and Q1_0/Q2_0 are not implemented; the
+// functions return *UnsupportedError for them and for unknown type ids.
+package quant
