@@ -45,7 +45,8 @@ func (t *TensorInfo) NumElements() int64 {
 
 // Parse reads a GGUF image held in memory. The File keeps data, and
 // TensorData returns slices of it, so data must not change while the File
-// is in use. Close is a no-op for a parsed File.
+// is in use. Every error is a *FormatError. Close on a parsed File only
+// drops its reference to data.
 func Parse(data []byte) (*File, error) {
 	return parse(data)
 }
@@ -223,14 +224,15 @@ func parse(data []byte) (*File, error) {
 		return nil, err
 	}
 	// Bound the counts by the bytes left before looping over them: every
-	// entry takes a minimum number of bytes.
+	// entry takes a minimum number of bytes. The slices below still grow
+	// by append rather than by the claimed counts, so memory follows the
+	// bytes actually parsed, not what the header promises.
 	rem := uint64(d.remaining())
 	if nKV > rem/minKVSize || nTensors > rem/minTensorSize || nKV*minKVSize+nTensors*minTensorSize > rem {
 		return nil, formatErr(8, io.ErrUnexpectedEOF, "header claims %d tensors and %d KVs, more than the %d bytes left can hold", nTensors, nKV, rem)
 	}
 
-	f.KVs = make([]KV, 0, nKV)
-	f.kvIndex = make(map[string]int, nKV)
+	f.kvIndex = make(map[string]int)
 	var alignOff int64 // where general.alignment's type tag sits, for errors
 	for i := uint64(0); i < nKV; i++ {
 		start := d.off
@@ -271,10 +273,11 @@ func parse(data []byte) (*File, error) {
 		f.Alignment = int64(a)
 	}
 
-	f.Tensors = make([]TensorInfo, 0, nTensors)
-	f.tenIndex = make(map[string]int, nTensors)
-	offFields := make([]int64, 0, nTensors) // where each offset is stored, for errors
-	rawOffs := make([]uint64, 0, nTensors)
+	f.tenIndex = make(map[string]int)
+	var (
+		offFields []int64  // where each tensor's offset is stored, for errors
+		rawOffs   []uint64 // the offsets as stored, checked by checkLayout
+	)
 	for i := uint64(0); i < nTensors; i++ {
 		t, offField, raw, err := d.tensorInfo(f, i)
 		if err != nil {

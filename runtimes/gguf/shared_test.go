@@ -16,25 +16,34 @@ import (
 // directory holding go.mod), skipping the test when it is absent.
 func sharedModels(t testing.TB) string {
 	t.Helper()
+	models := findSharedModels()
+	if models == "" {
+		t.Skip("shared models not available")
+	}
+	return models
+}
+
+// findSharedModels returns ../shared/models next to the module root, or ""
+// when there is none.
+func findSharedModels() string {
 	dir, err := os.Getwd()
 	if err != nil {
-		t.Fatal(err)
+		return ""
 	}
 	for {
 		if _, err := os.Stat(filepath.Join(dir, "go.mod")); err == nil {
-			break
+			models := filepath.Join(dir, "..", "shared", "models")
+			if _, err := os.Stat(models); err != nil {
+				return ""
+			}
+			return models
 		}
 		parent := filepath.Dir(dir)
 		if parent == dir {
-			t.Skip("no go.mod above the test directory")
+			return ""
 		}
 		dir = parent
 	}
-	models := filepath.Join(dir, "..", "shared", "models")
-	if _, err := os.Stat(models); err != nil {
-		t.Skipf("shared models not available: %v", err)
-	}
-	return models
 }
 
 // sharedGGUFs lists every .gguf under the shared models directory, relative

@@ -27,19 +27,38 @@ type Value struct {
 	arr  any // []uint8 … []float64, []bool, []string, or []Value for nested arrays
 }
 
-// Scalar constructors.
+// Uint8 returns a uint8 Value.
+func Uint8(v uint8) Value { return Value{typ: TypeUint8, num: uint64(v)} }
 
-func Uint8(v uint8) Value     { return Value{typ: TypeUint8, num: uint64(v)} }
-func Int8(v int8) Value       { return Value{typ: TypeInt8, num: uint64(int64(v))} }
-func Uint16(v uint16) Value   { return Value{typ: TypeUint16, num: uint64(v)} }
-func Int16(v int16) Value     { return Value{typ: TypeInt16, num: uint64(int64(v))} }
-func Uint32(v uint32) Value   { return Value{typ: TypeUint32, num: uint64(v)} }
-func Int32(v int32) Value     { return Value{typ: TypeInt32, num: uint64(int64(v))} }
-func Uint64(v uint64) Value   { return Value{typ: TypeUint64, num: v} }
-func Int64(v int64) Value     { return Value{typ: TypeInt64, num: uint64(v)} }
+// Int8 returns an int8 Value.
+func Int8(v int8) Value { return Value{typ: TypeInt8, num: uint64(int64(v))} }
+
+// Uint16 returns a uint16 Value.
+func Uint16(v uint16) Value { return Value{typ: TypeUint16, num: uint64(v)} }
+
+// Int16 returns an int16 Value.
+func Int16(v int16) Value { return Value{typ: TypeInt16, num: uint64(int64(v))} }
+
+// Uint32 returns a uint32 Value.
+func Uint32(v uint32) Value { return Value{typ: TypeUint32, num: uint64(v)} }
+
+// Int32 returns an int32 Value.
+func Int32(v int32) Value { return Value{typ: TypeInt32, num: uint64(int64(v))} }
+
+// Uint64 returns a uint64 Value.
+func Uint64(v uint64) Value { return Value{typ: TypeUint64, num: v} }
+
+// Int64 returns an int64 Value.
+func Int64(v int64) Value { return Value{typ: TypeInt64, num: uint64(v)} }
+
+// Float32 returns a float32 Value.
 func Float32(v float32) Value { return Value{typ: TypeFloat32, num: uint64(math.Float32bits(v))} }
+
+// Float64 returns a float64 Value.
 func Float64(v float64) Value { return Value{typ: TypeFloat64, num: math.Float64bits(v)} }
-func String(s string) Value   { return Value{typ: TypeString, str: s} }
+
+// String returns a string Value.
+func String(s string) Value { return Value{typ: TypeString, str: s} }
 
 // Bool returns a bool Value.
 func Bool(b bool) Value {
@@ -50,20 +69,41 @@ func Bool(b bool) Value {
 	return v
 }
 
-// Array constructors. Each copies its argument.
+// Uint8Array returns an array of uint8 holding a copy of s.
+func Uint8Array(s []uint8) Value { return array(TypeUint8, s) }
 
-func Uint8Array(s []uint8) Value     { return array(TypeUint8, s) }
-func Int8Array(s []int8) Value       { return array(TypeInt8, s) }
-func Uint16Array(s []uint16) Value   { return array(TypeUint16, s) }
-func Int16Array(s []int16) Value     { return array(TypeInt16, s) }
-func Uint32Array(s []uint32) Value   { return array(TypeUint32, s) }
-func Int32Array(s []int32) Value     { return array(TypeInt32, s) }
-func Uint64Array(s []uint64) Value   { return array(TypeUint64, s) }
-func Int64Array(s []int64) Value     { return array(TypeInt64, s) }
+// Int8Array returns an array of int8 holding a copy of s.
+func Int8Array(s []int8) Value { return array(TypeInt8, s) }
+
+// Uint16Array returns an array of uint16 holding a copy of s.
+func Uint16Array(s []uint16) Value { return array(TypeUint16, s) }
+
+// Int16Array returns an array of int16 holding a copy of s.
+func Int16Array(s []int16) Value { return array(TypeInt16, s) }
+
+// Uint32Array returns an array of uint32 holding a copy of s.
+func Uint32Array(s []uint32) Value { return array(TypeUint32, s) }
+
+// Int32Array returns an array of int32 holding a copy of s.
+func Int32Array(s []int32) Value { return array(TypeInt32, s) }
+
+// Uint64Array returns an array of uint64 holding a copy of s.
+func Uint64Array(s []uint64) Value { return array(TypeUint64, s) }
+
+// Int64Array returns an array of int64 holding a copy of s.
+func Int64Array(s []int64) Value { return array(TypeInt64, s) }
+
+// Float32Array returns an array of float32 holding a copy of s.
 func Float32Array(s []float32) Value { return array(TypeFloat32, s) }
+
+// Float64Array returns an array of float64 holding a copy of s.
 func Float64Array(s []float64) Value { return array(TypeFloat64, s) }
-func BoolArray(s []bool) Value       { return array(TypeBool, s) }
-func StringArray(s []string) Value   { return array(TypeString, s) }
+
+// BoolArray returns an array of bool holding a copy of s.
+func BoolArray(s []bool) Value { return array(TypeBool, s) }
+
+// StringArray returns an array of string holding a copy of s.
+func StringArray(s []string) Value { return array(TypeString, s) }
 
 func array[T any](elem ValueType, s []T) Value {
 	return Value{typ: TypeArray, elem: elem, arr: append([]T(nil), s...)}
