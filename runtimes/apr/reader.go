@@ -144,8 +144,8 @@ func Parse(data []byte) (*File, error) {
 	f := &File{Header: h, data: data, MetadataJSON: data[mdOff:mdEnd:mdEnd]}
 	if err := f.Metadata.UnmarshalJSON(f.MetadataJSON); err != nil {
 		off := mdOff
-		if se, ok := errors.AsType[*json.SyntaxError](err); ok {
-			off += se.Offset
+		if se, ok := errors.AsType[*json.SyntaxError](err); ok && se.Offset > 0 {
+			off += se.Offset - 1 // encoding/json counts the offending byte as read
 		}
 		return nil, &FormatError{Off: off, Msg: strings.TrimPrefix(err.Error(), "apr: "), Err: err}
 	}
