@@ -121,12 +121,19 @@ func DequantizeRow(dt DType, data []byte, first int64, dst []float32) error {
 		if need := (end + q4Block - 1) / q4Block * q4BlockBytes; need > int64(len(data)) {
 			return fmt.Errorf("apr: DequantizeRow: elements [%d,%d) need %d bytes of APR_Q4, have %d", first, end, need, len(data))
 		}
-		for i := range dst {
+		// One block (or the part of it inside the range) per iteration, so
+		// each scale is decoded once.
+		for i := 0; i < len(dst); {
 			e := first + int64(i)
-			blk := data[e/q4Block*q4BlockBytes:]
-			j := e % q4Block
-			nib := blk[2+j/2] >> (4 * (j % 2)) & 0x0f
-			dst[i] = float32(int(nib)-8) * f16ToF32(binary.LittleEndian.Uint16(blk))
+			blk := data[e/q4Block*q4BlockBytes:][:q4BlockBytes]
+			scale := f16ToF32(binary.LittleEndian.Uint16(blk))
+			j := int(e % q4Block)
+			n := min(q4Block-j, len(dst)-i)
+			for k := range n {
+				q := int(blk[2+(j+k)/2]>>(4*((j+k)%2))&0x0f) - 8
+				dst[i+k] = float32(q) * scale
+			}
+			i += n
 		}
 		return nil
 	case APRQ8:

@@ -29,11 +29,11 @@ const (
 	minEntrySize = 2 + 1 + 1 + 1 + 8 + 16
 )
 
-// Errors a *FormatError may wrap, for errors.Is.
+// Sentinel categories: every *FormatError wraps exactly one, for errors.Is.
 var (
-	// ErrV1 marks an "APR1" or "APRN" file: the older APR family, whose
-	// layout this package does not read.
-	ErrV1 = errors.New("apr: APR v1 not supported")
+	ErrBadMagic   = errors.New("apr: bad magic")
+	ErrV1         = errors.New("apr: APR v1 not supported") // "APR1"/"APRN": the older family
+	ErrBadVersion = errors.New("apr: unsupported version")
 	// ErrHeaderChecksum marks a header whose CRC32 does not match its bytes.
 	ErrHeaderChecksum = errors.New("apr: header checksum mismatch")
 	// ErrFooterChecksum marks a file whose trailing CRC32 does not match the
@@ -42,24 +42,34 @@ var (
 	// ErrUnsupported marks a valid feature this package refuses: compressed
 	// or encrypted payloads and the column-major layout flag.
 	ErrUnsupported = errors.New("apr: unsupported file feature")
+	// ErrLayout marks sections or tensor payloads outside the file, out of
+	// order or overlapping, and truncated files.
+	ErrLayout = errors.New("apr: bad file layout")
+	// ErrMetadata marks metadata that is not a UTF-8 JSON object or has a
+	// typed field of the wrong type.
+	ErrMetadata = errors.New("apr: bad metadata")
+	// ErrBadEntry marks a malformed tensor index entry: name, ndim, dims,
+	// or a size that does not match dtype and shape.
+	ErrBadEntry        = errors.New("apr: bad tensor index entry")
+	ErrBadDType        = errors.New("apr: unsupported tensor dtype")
+	ErrUnsorted        = errors.New("apr: tensor index not sorted")
+	ErrDuplicateTensor = errors.New("apr: duplicate tensor name")
 )
 
 // FormatError reports malformed or unsupported input at a byte offset of the
-// file. Err, when set, is one of the package's sentinel errors.
+// file.
 type FormatError struct {
 	Off int64  // byte offset the problem was found at
 	Msg string // what is wrong, without the "apr:" prefix
-	Err error  // sentinel for errors.Is, or nil
+	Err error  // the sentinel category, possibly joined with an underlying cause
 }
 
-func (e *FormatError) Error() string {
-	return fmt.Sprintf("apr: %s (at offset %d)", e.Msg, e.Off)
-}
+func (e *FormatError) Error() string { return fmt.Sprintf("apr: offset %d: %s", e.Off, e.Msg) }
 
 func (e *FormatError) Unwrap() error { return e.Err }
 
-func formatErr(off int64, format string, args ...any) *FormatError {
-	return &FormatError{Off: off, Msg: fmt.Sprintf(format, args...)}
+func formatErr(off int64, cause error, format string, args ...any) *FormatError {
+	return &FormatError{Off: off, Msg: fmt.Sprintf(format, args...), Err: cause}
 }
 
 // Flags is the header's feature bit set.
@@ -67,20 +77,18 @@ type Flags uint16
 
 // Flag bits, as aprender's AprV2Flags defines them.
 const (
-	FlagLZ4          Flags = 0x0001 // payload after the header is one LZ4 block (refused)
-	FlagZstd         Flags = 0x0002 // payload after the header is a zstd stream (refused)
-	FlagEncrypted    Flags = 0x0004 // AES-GCM payload (refused)
-	FlagSigned       Flags = 0x0008
-	FlagSharded      Flags = 0x0010
-	FlagQuantized    Flags = 0x0020
-	FlagFilterbank   Flags = 0x0040
-	FlagModelCard    Flags = 0x0080
-	FlagStreaming    Flags = 0x0100
-	FlagVocab        Flags = 0x0200
-	FlagRowMajor     Flags = 0x0400 // set by every aprender writer
-	FlagColumnMajor  Flags = 0x0800 // aprender's "dirty import" marker (refused)
-	refusedFlags           = FlagLZ4 | FlagZstd | FlagEncrypted | FlagColumnMajor
-	unsupportedFlags       = FlagLZ4 | FlagZstd | FlagEncrypted
+	FlagLZ4         Flags = 0x0001 // payload after the header is one LZ4 block (refused)
+	FlagZstd        Flags = 0x0002 // payload after the header is a zstd stream (refused)
+	FlagEncrypted   Flags = 0x0004 // AES-GCM payload (refused)
+	FlagSigned      Flags = 0x0008
+	FlagSharded     Flags = 0x0010
+	FlagQuantized   Flags = 0x0020
+	FlagFilterbank  Flags = 0x0040
+	FlagModelCard   Flags = 0x0080
+	FlagStreaming   Flags = 0x0100
+	FlagVocab       Flags = 0x0200
+	FlagRowMajor    Flags = 0x0400 // set by every aprender writer
+	FlagColumnMajor Flags = 0x0800 // aprender's "dirty import" marker (refused)
 )
 
 var flagNames = []string{"lz4", "zstd", "encrypted", "signed", "sharded", "quantized",

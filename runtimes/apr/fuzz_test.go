@@ -7,7 +7,7 @@ import (
 )
 
 // FuzzParse feeds arbitrary bytes to Parse. It must never panic, every
-// error must be a *FormatError, and whatever parses must be internally
+// error must be a *FormatError with a sentinel category, and whatever parses must be internally
 // consistent: every tensor view has its declared size, and writing the
 // parsed file is a fixed point (write → parse → write gives the same bytes).
 func FuzzParse(f *testing.F) {
@@ -34,8 +34,8 @@ func FuzzParse(f *testing.F) {
 	f.Fuzz(func(t *testing.T, b []byte) {
 		file, err := Parse(b)
 		if err != nil {
-			if _, ok := errors.AsType[*FormatError](err); !ok {
-				t.Fatalf("error %v (%T) is not a *FormatError", err, err)
+			if fe, ok := errors.AsType[*FormatError](err); !ok || fe.Err == nil {
+				t.Fatalf("error %v (%T) is not a categorized *FormatError", err, err)
 			}
 			return
 		}

@@ -107,7 +107,7 @@ func Open(path string) (*File, error) {
 func Parse(data []byte) (*File, error) {
 	size := int64(len(data))
 	if size < HeaderSize {
-		return nil, formatErr(size, "file is %d bytes, shorter than the %d-byte header", size, HeaderSize)
+		return nil, formatErr(size, ErrLayout, "file is %d bytes, shorter than the %d-byte header", size, HeaderSize)
 	}
 	h := decodeHeader(data)
 	if err := checkHeader(&h); err != nil {
@@ -117,28 +117,28 @@ func Parse(data []byte) (*File, error) {
 	end := size
 	if h.Checksum != 0 {
 		if size < HeaderSize+footerSize {
-			return nil, formatErr(size, "checksummed file has no room for the footer CRC")
+			return nil, formatErr(size, ErrLayout, "checksummed file has no room for the footer CRC")
 		}
 		end -= footerSize
 	}
 	if h.MetadataOffset < HeaderSize || h.MetadataOffset > uint64(end) {
-		return nil, formatErr(12, "metadata offset %d outside [%d, %d]", h.MetadataOffset, HeaderSize, end)
+		return nil, formatErr(12, ErrLayout, "metadata offset %d outside [%d, %d]", h.MetadataOffset, HeaderSize, end)
 	}
 	mdOff := int64(h.MetadataOffset)
 	mdEnd := mdOff + int64(h.MetadataSize)
 	if mdEnd > end {
-		return nil, formatErr(20, "metadata [%d, %d) runs past the end of the data region at %d", mdOff, mdEnd, end)
+		return nil, formatErr(20, ErrLayout, "metadata [%d, %d) runs past the end of the data region at %d", mdOff, mdEnd, end)
 	}
 	if h.IndexOffset < uint64(mdEnd) || h.IndexOffset > uint64(end) {
-		return nil, formatErr(24, "tensor index offset %d outside [%d, %d] (after metadata, inside the file)", h.IndexOffset, mdEnd, end)
+		return nil, formatErr(24, ErrLayout, "tensor index offset %d outside [%d, %d] (after metadata, inside the file)", h.IndexOffset, mdEnd, end)
 	}
 	idxOff := int64(h.IndexOffset)
 	if h.DataOffset < uint64(idxOff) || h.DataOffset > uint64(end) {
-		return nil, formatErr(32, "data offset %d outside [%d, %d] (after the index, inside the file)", h.DataOffset, idxOff, end)
+		return nil, formatErr(32, ErrLayout, "data offset %d outside [%d, %d] (after the index, inside the file)", h.DataOffset, idxOff, end)
 	}
 	dataOff := int64(h.DataOffset)
 	if uint64(h.TensorCount) > uint64(dataOff-idxOff)/minEntrySize {
-		return nil, formatErr(8, "tensor count %d cannot fit in the %d-byte index region", h.TensorCount, dataOff-idxOff)
+		return nil, formatErr(8, ErrLayout, "tensor count %d cannot fit in the %d-byte index region", h.TensorCount, dataOff-idxOff)
 	}
 
 	f := &File{Header: h, data: data, MetadataJSON: data[mdOff:mdEnd:mdEnd]}
@@ -147,7 +147,7 @@ func Parse(data []byte) (*File, error) {
 		if se, ok := errors.AsType[*json.SyntaxError](err); ok && se.Offset > 0 {
 			off += se.Offset - 1 // encoding/json counts the offending byte as read
 		}
-		return nil, &FormatError{Off: off, Msg: strings.TrimPrefix(err.Error(), "apr: "), Err: err}
+		return nil, &FormatError{Off: off, Msg: strings.TrimPrefix(err.Error(), "apr: "), Err: errors.Join(ErrMetadata, err)}
 	}
 
 	p := indexParser{buf: data[:dataOff], pos: idxOff, dataLen: end - dataOff, maxElems: 2*size + Alignment}
@@ -162,9 +162,9 @@ func Parse(data []byte) (*File, error) {
 		if i > 0 {
 			switch prev := f.Tensors[i-1].Name; {
 			case t.Name == prev:
-				return nil, formatErr(start, "duplicate tensor name %q", t.Name)
+				return nil, formatErr(start, ErrDuplicateTensor, "duplicate tensor name %q", t.Name)
 			case t.Name < prev:
-				return nil, formatErr(start, "tensor index not sorted: %q follows %q", t.Name, prev)
+				return nil, formatErr(start, ErrUnsorted, "tensor index not sorted: %q follows %q", t.Name, prev)
 			}
 		}
 		f.byName[t.Name] = i
@@ -176,8 +176,7 @@ func Parse(data []byte) (*File, error) {
 	if h.Checksum != 0 {
 		stored := binary.LittleEndian.Uint32(data[end:])
 		if c := crc32.ChecksumIEEE(data[:end]); c != stored {
-			return nil, &FormatError{Off: end, Err: ErrFooterChecksum,
-				Msg: fmt.Sprintf("footer checksum mismatch: stored %#08x, computed %#08x over bytes [0, %d)", stored, c, end)}
+			return nil, formatErr(end, ErrFooterChecksum, "footer checksum mismatch: stored %#08x, computed %#08x over bytes [0, %d)", stored, c, end)
 		}
 	}
 	return f, nil
@@ -188,22 +187,21 @@ func Parse(data []byte) (*File, error) {
 func checkHeader(h *Header) error {
 	m := h.Magic
 	if string(m[:3]) != "APR" {
-		return formatErr(0, "bad magic % x, want \"APR\\x00\"", m[:])
+		return formatErr(0, ErrBadMagic, "bad magic % x, want \"APR\\x00\"", m[:])
 	}
 	switch m[3] {
 	case 0, '2':
 	case '1', 'N':
-		return &FormatError{Off: 0, Msg: fmt.Sprintf("magic %q is the APR v1 format, not supported", m[:]), Err: ErrV1}
+		return formatErr(0, ErrV1, "magic %q is the APR v1 format, not supported", m[:])
 	default:
-		return formatErr(0, "bad magic % x, want \"APR\\x00\"", m[:])
+		return formatErr(0, ErrBadMagic, "bad magic % x, want \"APR\\x00\"", m[:])
 	}
 	if h.Major != 2 {
-		return formatErr(4, "format version %d.%d, want 2.x", h.Major, h.Minor)
+		return formatErr(4, ErrBadVersion, "format version %d.%d, want 2.x", h.Major, h.Minor)
 	}
 	if h.Checksum != 0 {
 		if c := h.ComputeChecksum(); c != h.Checksum {
-			return &FormatError{Off: 40, Err: ErrHeaderChecksum,
-				Msg: fmt.Sprintf("header checksum mismatch: stored %#08x, computed %#08x", h.Checksum, c)}
+			return formatErr(40, ErrHeaderChecksum, "header checksum mismatch: stored %#08x, computed %#08x", h.Checksum, c)
 		}
 	}
 	for _, r := range []struct {
@@ -216,8 +214,7 @@ func checkHeader(h *Header) error {
 		{FlagColumnMajor, "column-major layout flag (aprender LAYOUT-002: a dirty import)"},
 	} {
 		if h.Flags&r.bit != 0 {
-			return &FormatError{Off: 6, Err: ErrUnsupported,
-				Msg: fmt.Sprintf("flags %#04x (%v): %s not supported", uint16(h.Flags), h.Flags, r.what)}
+			return formatErr(6, ErrUnsupported, "flags %#04x (%v): %s not supported", uint16(h.Flags), h.Flags, r.what)
 		}
 	}
 	return nil
@@ -234,7 +231,7 @@ type indexParser struct {
 
 func (p *indexParser) need(n int64, what string) error {
 	if n > int64(len(p.buf))-p.pos {
-		return formatErr(p.pos, "tensor index entry: %s (%d bytes) runs past the data section start at %d", what, n, len(p.buf))
+		return formatErr(p.pos, ErrLayout, "tensor index entry: %s (%d bytes) runs past the data section start at %d", what, n, len(p.buf))
 	}
 	return nil
 }
@@ -252,7 +249,7 @@ func (p *indexParser) entry() (TensorInfo, error) {
 	}
 	nameLen := int64(binary.LittleEndian.Uint16(p.buf[p.pos:]))
 	if nameLen == 0 || nameLen > MaxNameLen {
-		return t, formatErr(p.pos, "tensor name length %d, want 1..%d", nameLen, MaxNameLen)
+		return t, formatErr(p.pos, ErrBadEntry, "tensor name length %d, want 1..%d", nameLen, MaxNameLen)
 	}
 	p.pos += 2
 	if err := p.need(nameLen+2, "name, dtype and ndim"); err != nil {
@@ -260,7 +257,7 @@ func (p *indexParser) entry() (TensorInfo, error) {
 	}
 	name := p.buf[p.pos : p.pos+nameLen]
 	if !utf8.Valid(name) {
-		return t, formatErr(p.pos, "tensor name %q is not valid UTF-8", name)
+		return t, formatErr(p.pos, ErrBadEntry, "tensor name %q is not valid UTF-8", name)
 	}
 	t.Name = string(name)
 	p.pos += nameLen
@@ -269,10 +266,10 @@ func (p *indexParser) entry() (TensorInfo, error) {
 	ndim := int64(p.buf[p.pos+1])
 	p.pos += 2
 	if dt != legacyAPRQ4 && dt != legacyAPRQ8 && !dt.Valid() {
-		return t, formatErr(dtPos, "tensor %q: dtype byte %d not supported (want 0, 1, 12, 14, 30, 128 or 129; 2..9 collide with ggml ids)", t.Name, uint8(dt))
+		return t, formatErr(dtPos, ErrBadDType, "tensor %q: dtype byte %d not supported (want 0, 1, 12, 14, 30, 128 or 129; 2..9 collide with ggml ids)", t.Name, uint8(dt))
 	}
 	if ndim == 0 || ndim > MaxDims {
-		return t, formatErr(dtPos+1, "tensor %q: %d dimensions, want 1..%d", t.Name, ndim, MaxDims)
+		return t, formatErr(dtPos+1, ErrBadEntry, "tensor %q: %d dimensions, want 1..%d", t.Name, ndim, MaxDims)
 	}
 	if err := p.need(8*ndim+16, "dims, offset and size"); err != nil {
 		return t, err
@@ -282,14 +279,14 @@ func (p *indexParser) entry() (TensorInfo, error) {
 	for i := range t.Shape {
 		d := p.u64()
 		if d == 0 || d > uint64(p.maxElems) {
-			return t, formatErr(dimsPos+8*int64(i), "tensor %q: dimension %d is %d, want 1..%d", t.Name, i, d, p.maxElems)
+			return t, formatErr(dimsPos+8*int64(i), ErrBadEntry, "tensor %q: dimension %d is %d, want 1..%d", t.Name, i, d, p.maxElems)
 		}
 		t.Shape[i] = int64(d)
 	}
 	offPos := p.pos
 	off, size := p.u64(), p.u64()
 	if off > uint64(p.dataLen) || size > uint64(p.dataLen)-off {
-		return t, formatErr(offPos, "tensor %q: data [%d, +%d) runs past the end of the %d-byte data section", t.Name, off, size, p.dataLen)
+		return t, formatErr(offPos, ErrLayout, "tensor %q: data [%d, +%d) runs past the end of the %d-byte data section", t.Name, off, size, p.dataLen)
 	}
 	t.Offset, t.Size = int64(off), int64(size)
 	t.DType = dt
@@ -300,13 +297,13 @@ func (p *indexParser) entry() (TensorInfo, error) {
 	}
 	want, err := payloadSize(t.DType, t.Shape, p.maxElems)
 	if err != nil {
-		return t, formatErr(dimsPos, "tensor %q: %s", t.Name, strings.TrimPrefix(err.Error(), "apr: "))
+		return t, formatErr(dimsPos, ErrBadEntry, "tensor %q: %s", t.Name, strings.TrimPrefix(err.Error(), "apr: "))
 	}
 	if t.Size != want {
 		if dt != t.DType {
-			return t, formatErr(dtPos, "tensor %q: dtype byte %d is legacy %v only with size %d, got %d (a ggml type id here is not supported)", t.Name, uint8(dt), t.DType, want, t.Size)
+			return t, formatErr(dtPos, ErrBadDType, "tensor %q: dtype byte %d is legacy %v only with size %d, got %d (a ggml type id here is not supported)", t.Name, uint8(dt), t.DType, want, t.Size)
 		}
-		return t, formatErr(offPos+8, "tensor %q: size %d, but %v %v takes %d bytes", t.Name, t.Size, t.DType, t.Shape, want)
+		return t, formatErr(offPos+8, ErrBadEntry, "tensor %q: size %d, but %v %v takes %d bytes", t.Name, t.Size, t.DType, t.Shape, want)
 	}
 	return t, nil
 }
@@ -322,7 +319,7 @@ func checkOverlaps(ts []TensorInfo, dataOff int64) error {
 	for k := 1; k < len(order); k++ {
 		prev, cur := &ts[order[k-1]], &ts[order[k]]
 		if cur.Offset < prev.Offset+prev.Size {
-			return formatErr(dataOff+cur.Offset, "tensor %q data [%d, +%d) overlaps tensor %q data [%d, +%d)",
+			return formatErr(dataOff+cur.Offset, ErrLayout, "tensor %q data [%d, +%d) overlaps tensor %q data [%d, +%d)",
 				cur.Name, cur.Offset, cur.Size, prev.Name, prev.Offset, prev.Size)
 		}
 	}

@@ -27,7 +27,7 @@ func put64(b []byte, at int, v uint64) { binary.LittleEndian.PutUint64(b[at:], v
 func put32(b []byte, at int, v uint32) { binary.LittleEndian.PutUint32(b[at:], v) }
 
 // TestCorruption feeds damaged files to Parse: each must give a
-// *FormatError naming the problem (and the sentinel, where one applies),
+// *FormatError naming the problem and wrapping its sentinel category,
 // never a panic.
 func TestCorruption(t *testing.T) {
 	base := writeModel(t, sampleMetadata(t), sampleTensors())
@@ -41,54 +41,54 @@ func TestCorruption(t *testing.T) {
 		mut      func(b []byte) []byte
 		fix      bool // recompute CRCs after mut so the intended check fires
 		want     string
-		sentinel error // nil: none expected
+		sentinel error
 		off      int64 // -1: not checked
 	}{
-		{"bad magic", func(b []byte) []byte { copy(b, "GGUF"); return b }, true, "bad magic", nil, 0},
+		{"bad magic", func(b []byte) []byte { copy(b, "GGUF"); return b }, true, "bad magic", ErrBadMagic, 0},
 		{"magic APR1", func(b []byte) []byte { b[3] = '1'; return b }, true, "APR v1", ErrV1, 0},
 		{"magic APRN", func(b []byte) []byte { b[3] = 'N'; return b }, true, "APR v1", ErrV1, 0},
-		{"magic APRX", func(b []byte) []byte { b[3] = 'X'; return b }, true, "bad magic", nil, 0},
-		{"bad version", func(b []byte) []byte { b[4] = 3; return b }, true, "format version 3.0", nil, 4},
-		{"version 1", func(b []byte) []byte { b[4] = 1; return b }, true, "format version 1.0", nil, 4},
-		{"huge tensor count", func(b []byte) []byte { put32(b, 8, 0xffffffff); return b }, true, "tensor count 4294967295", nil, 8},
+		{"magic APRX", func(b []byte) []byte { b[3] = 'X'; return b }, true, "bad magic", ErrBadMagic, 0},
+		{"bad version", func(b []byte) []byte { b[4] = 3; return b }, true, "format version 3.0", ErrBadVersion, 4},
+		{"version 1", func(b []byte) []byte { b[4] = 1; return b }, true, "format version 1.0", ErrBadVersion, 4},
+		{"huge tensor count", func(b []byte) []byte { put32(b, 8, 0xffffffff); return b }, true, "tensor count 4294967295", ErrLayout, 8},
 		{"tensor count too small", func(b []byte) []byte { put32(b, 8, 1); return b }, false, "header checksum", ErrHeaderChecksum, 40},
-		{"metadata offset inside header", func(b []byte) []byte { put64(b, 12, 10); return b }, true, "metadata offset 10", nil, 12},
-		{"metadata size past EOF", func(b []byte) []byte { put32(b, 20, uint32(size)); return b }, true, "metadata", nil, 20},
-		{"metadata not JSON", func(b []byte) []byte { b[mdOff+1] = '#'; return b }, true, "not a JSON object", nil, int64(mdOff + 1)},
+		{"metadata offset inside header", func(b []byte) []byte { put64(b, 12, 10); return b }, true, "metadata offset 10", ErrLayout, 12},
+		{"metadata size past EOF", func(b []byte) []byte { put32(b, 20, uint32(size)); return b }, true, "metadata", ErrLayout, 20},
+		{"metadata not JSON", func(b []byte) []byte { b[mdOff+1] = '#'; return b }, true, "not a JSON object", ErrMetadata, int64(mdOff + 1)},
 		{"metadata JSON array", func(b []byte) []byte {
 			n := int(hdr.MetadataSize)
 			copy(b[mdOff:], "["+strings.Repeat(" ", n-2)+"]")
 			return b
-		}, true, "not a JSON object", nil, int64(mdOff)},
-		{"metadata not UTF-8", func(b []byte) []byte { copy(b[mdOff+2:], "\xff\xfe"); return b }, true, "UTF-8", nil, int64(mdOff)},
+		}, true, "not a JSON object", ErrMetadata, int64(mdOff)},
+		{"metadata not UTF-8", func(b []byte) []byte { copy(b[mdOff+2:], "\xff\xfe"); return b }, true, "UTF-8", ErrMetadata, int64(mdOff)},
 		{"metadata wrong type", func(b []byte) []byte {
 			i := bytes.Index(b, []byte(`"max_position_embeddings":32768`))
 			copy(b[i:], `"max_position_embeddings":"327"`)
 			return b
-		}, true, `"max_position_embeddings": want an integer`, nil, int64(mdOff)},
-		{"index past EOF", func(b []byte) []byte { put64(b, 24, uint64(size+100)); return b }, true, "tensor index offset", nil, 24},
-		{"index before metadata end", func(b []byte) []byte { put64(b, 24, uint64(mdOff)); return b }, true, "tensor index offset", nil, 24},
-		{"data offset past EOF", func(b []byte) []byte { put64(b, 32, uint64(size)); return b }, true, "data offset", nil, 32},
-		{"data before index", func(b []byte) []byte { put64(b, 32, uint64(idxOff-64)); return b }, true, "data offset", nil, 32},
-		{"index/data overlap", func(b []byte) []byte { put64(b, 32, uint64(idxOff+8*minEntrySize+10)); return b }, true, "runs past the data section start", nil, -1},
-		{"bad dtype", func(b []byte) []byte { b[e.dtype] = 2; return b }, true, "dtype byte 2", nil, int64(e.dtype)},
-		{"aprender-only dtype I8", func(b []byte) []byte { b[e.dtype] = 6; return b }, true, "dtype byte 6", nil, int64(e.dtype)},
-		{"dtype 200", func(b []byte) []byte { b[e.dtype] = 200; return b }, true, "dtype byte 200", nil, int64(e.dtype)},
-		{"legacy dtype 8, ggml size", func(b []byte) []byte { b[e.dtype] = 8; return b }, true, "legacy APR_Q4", nil, int64(e.dtype)},
-		{"zero dim", func(b []byte) []byte { put64(b, e.dims, 0); return b }, true, "dimension 0 is 0", nil, int64(e.dims)},
-		{"huge dim", func(b []byte) []byte { put64(b, e.dims, 1<<62); return b }, true, "dimension 0 is 4611686018427387904", nil, int64(e.dims)},
-		{"huge shape", func(b []byte) []byte { put64(b, e.dims, 6000); put64(b, e.dims+8, 6000); return b }, true, "more than", nil, int64(e.dims)},
-		{"zero ndim", func(b []byte) []byte { b[e.ndim] = 0; return b }, true, "0 dimensions", nil, int64(e.ndim)},
-		{"nine dims", func(b []byte) []byte { b[e.ndim] = 9; return b }, true, "9 dimensions", nil, int64(e.ndim)},
-		{"zero name length", func(b []byte) []byte { b[e.nameLen], b[e.nameLen+1] = 0, 0; return b }, true, "name length 0", nil, int64(e.nameLen)},
-		{"name length 257", func(b []byte) []byte { b[e.nameLen], b[e.nameLen+1] = 1, 1; return b }, true, "name length 257", nil, int64(e.nameLen)},
-		{"name not UTF-8", func(b []byte) []byte { b[e.name] = 0xff; return b }, true, "UTF-8", nil, int64(e.name)},
-		{"size mismatch", func(b []byte) []byte { put64(b, e.size, 575); return b }, true, "size 575, but Q4_K [2 300] takes 576", nil, int64(e.size)},
-		{"data past EOF", func(b []byte) []byte { put64(b, e.off, uint64(size)); return b }, true, "runs past the end", nil, int64(e.off)},
-		{"data offset overflow", func(b []byte) []byte { put64(b, e.off, ^uint64(0)-10); return b }, true, "runs past the end", nil, int64(e.off)},
-		{"data into footer", func(b []byte) []byte { put64(b, e.off, uint64(size-dataOff-576)); return b }, true, "runs past the end", nil, int64(e.off)},
-		{"tensor overlap", func(b []byte) []byte { put64(b, e.off, 64); return b }, true, "overlaps", nil, -1},
-		{"unsorted index", func(b []byte) []byte { b[e.name] = 'z'; return b }, true, "not sorted", nil, -1},
+		}, true, `"max_position_embeddings": want an integer`, ErrMetadata, int64(mdOff)},
+		{"index past EOF", func(b []byte) []byte { put64(b, 24, uint64(size+100)); return b }, true, "tensor index offset", ErrLayout, 24},
+		{"index before metadata end", func(b []byte) []byte { put64(b, 24, uint64(mdOff)); return b }, true, "tensor index offset", ErrLayout, 24},
+		{"data offset past EOF", func(b []byte) []byte { put64(b, 32, uint64(size)); return b }, true, "data offset", ErrLayout, 32},
+		{"data before index", func(b []byte) []byte { put64(b, 32, uint64(idxOff-64)); return b }, true, "data offset", ErrLayout, 32},
+		{"index/data overlap", func(b []byte) []byte { put64(b, 32, uint64(idxOff+8*minEntrySize+10)); return b }, true, "runs past the data section start", ErrLayout, -1},
+		{"bad dtype", func(b []byte) []byte { b[e.dtype] = 2; return b }, true, "dtype byte 2", ErrBadDType, int64(e.dtype)},
+		{"aprender-only dtype I8", func(b []byte) []byte { b[e.dtype] = 6; return b }, true, "dtype byte 6", ErrBadDType, int64(e.dtype)},
+		{"dtype 200", func(b []byte) []byte { b[e.dtype] = 200; return b }, true, "dtype byte 200", ErrBadDType, int64(e.dtype)},
+		{"legacy dtype 8, ggml size", func(b []byte) []byte { b[e.dtype] = 8; return b }, true, "legacy APR_Q4", ErrBadDType, int64(e.dtype)},
+		{"zero dim", func(b []byte) []byte { put64(b, e.dims, 0); return b }, true, "dimension 0 is 0", ErrBadEntry, int64(e.dims)},
+		{"huge dim", func(b []byte) []byte { put64(b, e.dims, 1<<62); return b }, true, "dimension 0 is 4611686018427387904", ErrBadEntry, int64(e.dims)},
+		{"huge shape", func(b []byte) []byte { put64(b, e.dims, 6000); put64(b, e.dims+8, 6000); return b }, true, "more than", ErrBadEntry, int64(e.dims)},
+		{"zero ndim", func(b []byte) []byte { b[e.ndim] = 0; return b }, true, "0 dimensions", ErrBadEntry, int64(e.ndim)},
+		{"nine dims", func(b []byte) []byte { b[e.ndim] = 9; return b }, true, "9 dimensions", ErrBadEntry, int64(e.ndim)},
+		{"zero name length", func(b []byte) []byte { b[e.nameLen], b[e.nameLen+1] = 0, 0; return b }, true, "name length 0", ErrBadEntry, int64(e.nameLen)},
+		{"name length 257", func(b []byte) []byte { b[e.nameLen], b[e.nameLen+1] = 1, 1; return b }, true, "name length 257", ErrBadEntry, int64(e.nameLen)},
+		{"name not UTF-8", func(b []byte) []byte { b[e.name] = 0xff; return b }, true, "UTF-8", ErrBadEntry, int64(e.name)},
+		{"size mismatch", func(b []byte) []byte { put64(b, e.size, 575); return b }, true, "size 575, but Q4_K [2 300] takes 576", ErrBadEntry, int64(e.size)},
+		{"data past EOF", func(b []byte) []byte { put64(b, e.off, uint64(size)); return b }, true, "runs past the end", ErrLayout, int64(e.off)},
+		{"data offset overflow", func(b []byte) []byte { put64(b, e.off, ^uint64(0)-10); return b }, true, "runs past the end", ErrLayout, int64(e.off)},
+		{"data into footer", func(b []byte) []byte { put64(b, e.off, uint64(size-dataOff-576)); return b }, true, "runs past the end", ErrLayout, int64(e.off)},
+		{"tensor overlap", func(b []byte) []byte { put64(b, e.off, 64); return b }, true, "overlaps", ErrLayout, -1},
+		{"unsorted index", func(b []byte) []byte { b[e.name] = 'z'; return b }, true, "not sorted", ErrUnsorted, -1},
 		{"bad header CRC", func(b []byte) []byte { b[50] = 1; return b }, false, "header checksum mismatch", ErrHeaderChecksum, 40},
 		{"bad footer CRC", func(b []byte) []byte { b[size-1] ^= 0x80; return b }, false, "footer checksum mismatch", ErrFooterChecksum, int64(size - 4)},
 		{"payload bit flip", func(b []byte) []byte { b[dataOff+3] ^= 1; return b }, false, "footer checksum mismatch", ErrFooterChecksum, int64(size - 4)},
@@ -120,7 +120,7 @@ func checkFormatError(t *testing.T, b []byte, want string, sentinel error, off i
 	if !strings.HasPrefix(err.Error(), "apr: ") || !strings.Contains(err.Error(), want) {
 		t.Errorf("error %q, want it to contain %q", err, want)
 	}
-	if sentinel != nil && !errors.Is(err, sentinel) {
+	if !errors.Is(err, sentinel) {
 		t.Errorf("error %v does not wrap %v", err, sentinel)
 	}
 	if off >= 0 && fe.Off != off {
@@ -180,22 +180,22 @@ func TestHandBuilt(t *testing.T) {
 	})
 	t.Run("unsorted index", func(t *testing.T) {
 		b := rawFile(md, []rawEntry{ent("b", 0), ent("a", 64)}, data, rawOpts{})
-		checkFormatError(t, b, `tensor index not sorted: "a" follows "b"`, nil, -1)
+		checkFormatError(t, b, `tensor index not sorted: "a" follows "b"`, ErrUnsorted, -1)
 	})
 	t.Run("duplicate names", func(t *testing.T) {
 		b := rawFile(md, []rawEntry{ent("a", 0), ent("a", 64)}, data, rawOpts{})
-		checkFormatError(t, b, `duplicate tensor name "a"`, nil, -1)
+		checkFormatError(t, b, `duplicate tensor name "a"`, ErrDuplicateTensor, -1)
 	})
 	t.Run("overlap", func(t *testing.T) {
 		b := rawFile(md, []rawEntry{ent("a", 0), ent("b", 8)}, data, rawOpts{})
-		checkFormatError(t, b, `overlaps`, nil, -1)
+		checkFormatError(t, b, `overlaps`, ErrLayout, -1)
 	})
 	t.Run("checksummed file too short for footer", func(t *testing.T) {
 		b := rawFile("{}", nil, nil, rawOpts{})
-		checkFormatError(t, b[:HeaderSize+2], "footer", nil, -1)
+		checkFormatError(t, b[:HeaderSize+2], "footer", ErrLayout, -1)
 	})
 	t.Run("shorter than header", func(t *testing.T) {
-		checkFormatError(t, []byte("APR\x00\x02"), "shorter than the 64-byte header", nil, 5)
+		checkFormatError(t, []byte("APR\x00\x02"), "shorter than the 64-byte header", ErrLayout, 5)
 	})
 }
 
@@ -214,7 +214,7 @@ func TestTruncation(t *testing.T) {
 	// padding, but a cut into a payload is still caught.
 	md := `{"model_type":"m"}`
 	raw := rawFile(md, []rawEntry{{name: "a", dims: []uint64{4}, size: 16}}, f32Bytes(1, 2, 3, 4), rawOpts{noCRC: true})
-	checkFormatError(t, raw[:len(raw)-1], "runs past the end", nil, -1)
+	checkFormatError(t, raw[:len(raw)-1], "runs past the end", ErrLayout, -1)
 }
 
 func TestFlagsString(t *testing.T) {
