@@ -11,8 +11,11 @@
 // Open maps the file read-only (falling back to reading it) and Parse takes
 // bytes already in memory; both validate the whole structure before returning,
 // so TensorData can hand out zero-copy views without further checks. A hostile
-// file yields a *FormatError carrying the byte offset of the problem — never a
-// panic, and never an allocation larger than a small multiple of the file.
+// file yields a *FormatError carrying the byte offset of the problem and one
+// sentinel category (ErrLayout, ErrBadEntry, ErrHeaderChecksum, ...) for
+// errors.Is — never a panic, and never an allocation larger than a small
+// multiple of the file: counts and lengths are checked against the bytes
+// that remain before anything is allocated for them.
 //
 // # Writing
 //

@@ -235,14 +235,16 @@ func FromGGML(t ggml.Type) (DType, bool) {
 
 // PayloadSize returns the exact byte length of a tensor of type dt and the
 // given shape, as aprender's writers lay it out (see the package comment).
-// Every dimension must be at least 1 and there must be 1..MaxDims of them.
+// Every dimension must be at least 1, there must be 1..MaxDims of them, and
+// at most 2^55 elements in all.
 func PayloadSize(dt DType, shape []int64) (int64, error) {
-	return payloadSize(dt, shape, 1<<62)
+	return payloadSize(dt, shape, 1<<55)
 }
 
 // payloadSize is PayloadSize with the element count capped at limit, which
-// keeps every product below 2^63 when limit ≤ 2^55 and lets the reader refuse
-// absurd shapes before multiplying.
+// must be ≤ 2^55: that keeps every product below 2^63 (the worst case, one
+// 210-byte Q6_K block per element, stays under 2^62.8) and lets the reader refuse
+// shapes its file cannot hold before multiplying.
 func payloadSize(dt DType, shape []int64, limit int64) (int64, error) {
 	if !dt.Valid() {
 		return 0, fmt.Errorf("apr: unknown dtype %d", uint8(dt))

@@ -150,7 +150,7 @@ func Parse(data []byte) (*File, error) {
 		return nil, &FormatError{Off: off, Msg: strings.TrimPrefix(err.Error(), "apr: "), Err: errors.Join(ErrMetadata, err)}
 	}
 
-	p := indexParser{buf: data[:dataOff], pos: idxOff, dataLen: end - dataOff, maxElems: 2*size + Alignment}
+	p := indexParser{buf: data[:dataOff], pos: idxOff, dataLen: end - dataOff, maxElems: min(2*size+Alignment, 1<<55)}
 	f.Tensors = make([]TensorInfo, 0, h.TensorCount)
 	f.byName = make(map[string]int, h.TensorCount)
 	for i := range int(h.TensorCount) {
@@ -226,7 +226,7 @@ type indexParser struct {
 	buf      []byte
 	pos      int64
 	dataLen  int64 // length of the data section (to the footer)
-	maxElems int64 // no valid tensor has more elements than this
+	maxElems int64 // more elements than the file could hold: every dtype takes ≥ 9/16 byte each
 }
 
 func (p *indexParser) need(n int64, what string) error {
