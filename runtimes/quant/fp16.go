@@ -21,9 +21,9 @@ import "math"
 // quantizers).
 
 // FP16ToFP32 converts an IEEE binary16 value (as its bit pattern) to
-// float32. The conversion is exact; NaN payloads are kept (shifted left by
-// 13 bits), as both ggml_compute_fp16_to_fp32 and vcvtph2ps do for quiet
-// NaNs.
+// float32. The conversion is exact; a NaN keeps its payload shifted left by
+// 13 bits, as ggml_compute_fp16_to_fp32 (ggml-base) does. F16C's vcvtph2ps
+// agrees except that it also sets the quiet bit of a signalling NaN.
 func FP16ToFP32(h uint16) float32 { return fp16Table[h] }
 
 // fp16Table holds every binary16 value as float32 (256 KiB). A lookup is
