@@ -1,0 +1,26 @@
+// Package ggufengine is parity's llama.cpp-faithful engine: it runs a
+// model the way ggml-cpu does at llama.cpp commit 3f545bec with
+// `-fa off -ctk f32 -ctv f32` (the "exact" mode), so that every slot it
+// records can be compared with llama.cpp's own tensors to ~1e-8 NMSE.
+//
+// What "the way ggml-cpu does" means, operation by operation:
+//   - matmuls keep weights in their stored type and quantize each activation
+//     row to the weight type's vec_dot_type first (Q8_K for K-quants, Q8_0
+//     for Q8_0/Q4_0/Q5_0/IQ4_NL, Q8_1 for Q4_1/Q5_1, F16 for F16), then take
+//     block dot products with exact integer inner sums (runtimes/quant);
+//   - RMSNorm sums f32 squares in float64, rounds the mean to f32 and scales
+//     by 1.0f/sqrtf(mean+eps);
+//   - RoPE builds θ by repeated f32 multiplication by base^(-2/n_rot), NORM
+//     pairs for llama, NEOX pairs for qwen2/qwen3;
+//   - attention is causal softmax(QKᵀ·scale)V in f32 with a float64
+//     softmax sum; the KV cache is f32 by default, or rounded to f16 on
+//     store (Options.KVType = F16, llama.cpp's default cache) in which case
+//     Q and the probabilities are rounded to f16 before their dots, as the
+//     non-flash path does;
+//   - GQA maps query head h to KV head h / (n_head/n_head_kv).
+//
+// The engine processes a batch of tokens per call (the prompt in one batch,
+// then one token per decode step) and appends to its KV cache. It calls the
+// probes.Recorder at every capture point of the slot catalog, for every
+// position of the step. It never judges what it computed.
+package ggufengine
