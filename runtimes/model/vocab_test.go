@@ -445,3 +445,23 @@ func FuzzVocabEncode(f *testing.F) {
 		}
 	})
 }
+
+// BenchmarkVocabEncode tokenizes the concatenated test-vector inputs (about
+// 1.9 KB of mixed scripts, emoji and whitespace runs) with each shared
+// vocabulary.
+func BenchmarkVocabEncode(b *testing.B) {
+	models := filepath.Join(tokShared(b), "models")
+	for _, vf := range vectorFiles {
+		b.Run(vf.model, func(b *testing.B) {
+			tk := openTokenizer(b, filepath.Join(models, vf.model))
+			inputs, _ := readVectors(b, filepath.Join(models, vf.inp), filepath.Join(models, vf.out))
+			text := strings.Join(inputs, "\n")
+			b.SetBytes(int64(len(text)))
+			for b.Loop() {
+				if _, err := tk.Encode(text, true, false); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
+	}
+}
