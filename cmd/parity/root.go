@@ -62,6 +62,9 @@ different samples, and says why.`,
 		newVersionCommand(a),
 		newInspectCommand(a),
 		newFixturesCommand(a),
+		newTokenizeCommand(a),
+		newRunCommand(a),
+		newTraceCommand(a),
 	)
 	return root
 }
