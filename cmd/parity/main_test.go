@@ -101,10 +101,10 @@ func TestExitCodes(t *testing.T) {
 func TestExitCodeSwitch(t *testing.T) {
 	for err, want := range map[error]int{
 		nil: 0,
-		fmt.Errorf("layer 3: %w", diff.ErrDivergence): 1,
-		fmt.Errorf("tokens differ: %w", diff.ErrRefused):  2,
-		errors.New("disk on fire"):                         3,
-		usageErr(errors.New("bad flag")):                   3,
+		fmt.Errorf("layer 3: %w", diff.ErrDivergence):    1,
+		fmt.Errorf("tokens differ: %w", diff.ErrRefused): 2,
+		errors.New("disk on fire"):                       3,
+		usageErr(errors.New("bad flag")):                 3,
 	} {
 		if got := exitCode(err); got != want {
 			t.Errorf("exitCode(%v) = %d, want %d", err, got, want)
