@@ -36,7 +36,11 @@
 // order. ggml-quants.c lives in ggml-base, which is compiled for baseline
 // x86-64 (no FMA), so the C compiler never contracts a*b+c there; this
 // package writes float32(a*b) wherever Go could otherwise fuse, so results
-// are the same on every GOARCH and GOAMD64 level.
+// are the same on every GOARCH and GOAMD64 level. Contraction does matter:
+// ggml-quants.c built with -march=haswell (gcc contracts by default) writes
+// 241 of the 4480 Q4_K blocks and 4 of the 1152 Q6_K blocks of the
+// tiny-qwen3 Q4_K_M fixture differently; the baseline build, and this
+// package, reproduce all of them.
 //
 // What it must not do: import anything of this project but runtimes/ggml;
 // read files (callers hand it bytes); approximate (a kernel that cannot be

@@ -98,7 +98,8 @@ func dotQ3_KQ8_K(n int, w, a []byte) float32 {
 	return sumf
 }
 
-// dotQ45K is the shared body of the Q4_K and Q5_K dots; qh is nil for Q4_K.
+// dotQ45K is the shared body of the Q4_K and Q5_K dots; five selects the
+// Q5_K layout (qh before qs).
 func dotQ45K(n int, w, a []byte, blockBytes int, five bool) float32 {
 	var sums [8]float32
 	var sumf float32
@@ -117,6 +118,7 @@ func dotQ45K(n int, w, a []byte, blockBytes int, five bool) float32 {
 		}
 		var aux [8]int32
 		qsOff := 16
+		qhs := (*[32]byte)(x[16:]) // Q5_K only
 		if five {
 			qsOff = 48
 		}
@@ -128,7 +130,7 @@ func dotQ45K(n int, w, a []byte, blockBytes int, five bool) float32 {
 			for l := 0; l < 32; l++ {
 				v1, v2 := int32(q[l]&0xf), int32(q[l]>>4)
 				if five {
-					qh := x[16+l]
+					qh := qhs[l]
 					if qh&u1 != 0 {
 						v1 += 16
 					}
