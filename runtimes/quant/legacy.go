@@ -265,13 +265,13 @@ func q8Block32(x *[qk]float32, qs *[qk]byte) (d float32, sum int32) {
 		id = 127 / amax
 	}
 	for j, v := range x {
-		// _mm256_round_ps(_MM_ROUND_NEAREST) then cvtps_epi32 and two
-		// saturating packs; |v·id| ≤ 127 (up to rounding) so the packs never
-		// saturate on finite input.
+		// _mm256_round_ps(_MM_ROUND_NEAREST), cvtps_epi32, then two
+		// saturating packs to int8. Σq is taken from the int32 values before
+		// the packs, as hsum_i32_8 does; on finite input |v·id| ≤ 127 (up
+		// to rounding), so saturation never happens there.
 		q := int32(math.RoundToEven(float64(v * id)))
-		q = max(-128, min(127, q))
-		qs[j] = byte(int8(q))
 		sum += q
+		qs[j] = byte(int8(max(-128, min(127, q))))
 	}
 	return d, sum
 }

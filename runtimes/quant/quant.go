@@ -46,9 +46,11 @@ func init() {
 	k[ggml.IQ4_XS] = kernel{dequant: dequantIQ4_XS, quant: quantIQ4_XS, vecDotType: ggml.Q8_K, dot: dotIQ4_XSQ8_K}
 }
 
+var noKernel kernel
+
 func lookup(t ggml.Type) *kernel {
 	if uint32(t) >= uint32(len(kernels)) {
-		return &kernel{}
+		return &noKernel
 	}
 	return &kernels[t]
 }
