@@ -42,6 +42,12 @@
 // tiny-qwen3 Q4_K_M fixture differently; the baseline build, and this
 // package, reproduce all of them.
 //
+// Verification: the llama-quantize fixtures in ../shared/models/derived
+// (acceptance_test.go), hand-built blocks, and internal/ggmlref, an opt-in
+// test (build tag ggmlref, cgo, LLAMA_CPP_DIR) that compiles ggml's C
+// quantization code and compares every quantizer, dequantizer, activation
+// quantizer and generic dot with it bit for bit.
+//
 // What it must not do: import anything of this project but runtimes/ggml;
 // read files (callers hand it bytes); approximate (a kernel that cannot be
 // bit-exact with its C counterpart documents the difference, as the dot

@@ -20,12 +20,12 @@ package quant
 //     acc = fma(d, lanes, acc) in 8 float32 lanes and one horizontal sum at
 //     the end (hsum_float_8); q4_1/q5_1 add Σ mx·sy in a separate scalar.
 // Results therefore agree with an AVX2 llama.cpp to float32 rounding, not
-// bit for bit: measured against ggml's C kernels (gcc -O3 -mavx2 -mfma) on
-// random rows of 1024, |AVX2 − generic| ≤ 7e-8·Σ|w·a| for q8_0, q4_0,
-// q5_0, iq4_nl, iq4_xs, q3_K; ≤ 2.2e-7·Σ|w·a| for q2_K, q6_K; and
-// ≤ 2.3e-6·Σ|w·a| where a separately summed min term cancels (q4_1, q5_1,
-// q4_K, q5_K). These kernels reproduce the generic C (built without
-// contraction) bit for bit.
+// bit for bit: against ggml's C kernels (gcc -O3 -mavx2 -mfma, see
+// internal/ggmlref) on random rows of 1024, |AVX2 − ours| ≤ 1e-7·Σ|w·a|
+// for q8_0, q4_0, q5_0, iq4_nl, iq4_xs, q3_K; ≤ 2.5e-7·Σ|w·a| for q2_K,
+// q6_K; and ≤ 2.5e-6·Σ|w·a| where a separately summed min term cancels
+// (q4_1, q5_1, q4_K, q5_K). Against the generic C (built without
+// contraction) these kernels are bit-exact.
 
 func dotF32(n int, w, a []byte) float32 {
 	w, a = w[:4*n], a[:4*n]
