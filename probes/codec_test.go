@@ -205,6 +205,26 @@ func TestReadErrorPosition(t *testing.T) {
 	if !errors.As(err, &fe) || fe.Line != 3 || fe.Off != int64(len(lines[0])+len(lines[1])) {
 		t.Fatalf("error %v, want a FormatError at line 3, offset %d", err, len(lines[0])+len(lines[1]))
 	}
+	if want := fmt.Sprintf("probes: trace line 3 (offset %d): ", fe.Off); !strings.HasPrefix(err.Error(), want) {
+		t.Errorf("message %q, want prefix %q", err, want)
+	}
+}
+
+// A small file that decompresses to a line longer than the limit is
+// refused once the limit is reached, not buffered whole.
+func TestReadLineLimit(t *testing.T) {
+	if testing.Short() {
+		t.Skip("decompresses 64 MiB")
+	}
+	bomb := compress(t, bytes.Repeat([]byte{'x'}, maxLine+1))
+	if len(bomb) > 1<<16 {
+		t.Fatalf("bomb is %d bytes", len(bomb))
+	}
+	_, err := decodeCompressed(bytes.NewReader(bomb), int64(len(bomb)))
+	var fe *FormatError
+	if !errors.As(err, &fe) || !strings.Contains(fe.Msg, "longer than") {
+		t.Fatalf("got %v", err)
+	}
 }
 
 func TestReadCorruptFiles(t *testing.T) {

@@ -70,9 +70,6 @@ type Positions struct {
 	List []int // ascending, distinct; used when Last is false and List is non-empty
 }
 
-// All reports whether p selects every position.
-func (p Positions) All() bool { return !p.Last && len(p.List) == 0 }
-
 // String returns "all", "last" or the list in ParseInts syntax.
 func (p Positions) String() string {
 	switch {

@@ -258,3 +258,16 @@ func BenchmarkCaptureUnwanted(b *testing.B) {
 		}
 	}
 }
+
+func BenchmarkCapturePrefill(b *testing.B) {
+	const nTok, ff = 64, 4864 // a qwen2-0.5B FFN row per token
+	data := make([]float32, nTok*ff)
+	for i := range data {
+		data[i] = float32(i%97) - 48
+	}
+	b.SetBytes(int64(4 * len(data)))
+	for b.Loop() {
+		rec, _ := NewRecorder(Policy{})
+		rec.Capture(0, 0, FFNSwiGLU, 0, ff, data)
+	}
+}

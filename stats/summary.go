@@ -22,16 +22,17 @@ import (
 // in float64, so the same values added in the same order (and in the same
 // slices) give the same bits on every machine. Every product that feeds a
 // sum is wrapped in an explicit float64 conversion, which the Go spec
-// defines as a rounding step, so the compiler cannot fuse it into an FMA on
-// arm64 or amd64 v3 and change the bits. Merge uses the pairwise
-// update of Chan, Golub and LeVeque; Merge(a, b) equals a single pass over
-// a's data followed by b's data only up to rounding (a few ulp of Mean and
-// M2), never bit for bit. Code that needs a thread-count-independent result
-// therefore fixes the merge tree: the engines summarise each token position
-// separately (one AddSlice per row) and the aggregate is MergeAll of those
-// per-position summaries in position order. Any split of the work across
-// goroutines then yields the same per-position summaries and the same
-// aggregate bits.
+// defines as a rounding step, so the compiler cannot fuse it into an FMA
+// on arm64 or amd64 v3 and change the bits.
+//
+// Merge uses the pairwise update of Chan, Golub and LeVeque. Merge(a, b)
+// equals a single pass over a's data followed by b's only up to rounding (a
+// few ulp of Mean and M2), not in general bit for bit. Code that needs a
+// result independent of the thread count therefore fixes the merge tree:
+// the engines summarise each token position separately (one AddSlice per
+// row) and the aggregate is MergeAll of those per-position summaries in
+// position order. Any split of the work across goroutines then yields the
+// same per-position summaries and the same aggregate bits.
 type Summary struct {
 	Count int64 // all elements, including NaN and ±Inf
 	NaN   int64 // NaN elements
