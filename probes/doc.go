@@ -13,7 +13,7 @@
 //
 // It must not know any engine, compare two traces or decide a verdict:
 // that is package diff. It imports stats and, for the sidecar container
-// only, runtimes/gguf.
+// only, runtimes/gguf (with runtimes/ggml for the F32 type id).
 //
 // # Why per-position statistics
 //
