@@ -13,6 +13,7 @@ import (
 	"strings"
 
 	"github.com/layerwise/parity/probes"
+	"github.com/layerwise/parity/runtimes/aprengine"
 	"github.com/layerwise/parity/runtimes/ggml"
 	"github.com/layerwise/parity/runtimes/ggufengine"
 	"github.com/layerwise/parity/runtimes/model"
@@ -70,7 +71,7 @@ type Options struct {
 }
 
 // Engines lists the engine names Open accepts.
-var Engines = []string{"gguf"}
+var Engines = []string{"gguf", "apr"}
 
 // Open loads path into the named engine.
 func Open(path, engine string, o Options) (Runtime, error) {
@@ -87,6 +88,22 @@ func Open(path, engine string, o Options) (Runtime, error) {
 		}
 		opts := map[string]string{"kv_type": kvName(o.KVType), "matmul": "quantized, activations in vec_dot_type", "attention": "f32, no flash attention"}
 		return &inProcess{engine: "gguf", w: w, fwd: e, opts: opts}, nil
+	case "apr":
+		if o.KVType != 0 && o.KVType != ggml.F32 {
+			return nil, fmt.Errorf("runtimes: the apr engine keeps an f32 KV cache, not %s", o.KVType)
+		}
+		w, err := model.OpenGGUF(path)
+		if err != nil {
+			return nil, err
+		}
+		e, err := aprengine.New(w, aprengine.Options{Threads: o.Threads})
+		if err != nil {
+			w.Close()
+			return nil, err
+		}
+		opts := map[string]string{"kv_type": "f32", "matmul": "f32 dequantized weights (tiled), f32 activations, float64 sums",
+			"attention": "float64 scores and softmax", "norm": "divide by rms (float64)", "rope": "pow per index (float64)"}
+		return &inProcess{engine: "apr", w: w, fwd: e, opts: opts}, nil
 	}
 	return nil, fmt.Errorf("runtimes: unknown engine %q (want %s)", engine, strings.Join(Engines, ", "))
 }

@@ -1,0 +1,132 @@
+package aprengine
+
+import (
+	"errors"
+	"fmt"
+	"sync"
+	"sync/atomic"
+
+	"github.com/layerwise/parity/runtimes/model"
+)
+
+// TileFloats is the size, in float32 elements, of the scratch tile one
+// matmul worker dequantizes weight rows into: 64 Ki floats = 256 KiB. A
+// tile holds max(1, TileFloats/cols) whole rows, so the only f32 copy of a
+// weight matrix that ever exists is one tile per worker: peak extra memory
+// is Threads × (max(TileFloats, cols)·4 + cols·8) bytes (the tile plus one
+// activation row widened to float64), whatever the model size. A row
+// longer than TileFloats, which no supported model has, gets a tile of
+// exactly one row.
+const TileFloats = 1 << 16
+
+// tiler multiplies activations by weight matrices that stay in their
+// stored type, dequantizing them a row block at a time. Its scratch lives
+// as long as the engine, so steady-state matmuls do not allocate.
+type tiler struct {
+	threads int
+	tiles   [][]float32 // per worker: dequantized rows, cap ≤ max(TileFloats, widest row)
+	xs      [][]float64 // per worker: one activation row widened to float64
+}
+
+func newTiler(threads int) *tiler {
+	return &tiler{threads: threads, tiles: make([][]float32, threads), xs: make([][]float64, threads)}
+}
+
+// rowsPerTile is how many whole rows of cols elements fit in a tile.
+func rowsPerTile(cols int) int { return max(1, TileFloats/cols) }
+
+// grow returns buf resized to n, reallocating only when it is too small.
+func grow[T any](buf *[]T, n int) []T {
+	if cap(*buf) < n {
+		*buf = make([]T, n)
+	}
+	return (*buf)[:n]
+}
+
+// mul computes dst[t·rows + r] = W[r]·x[t] for the T activation rows of x
+// (each w.Cols() floats) and every row r of w. Row blocks of rowsPerTile
+// rows are handed out to workers one at a time; a worker dequantizes its
+// block into its own tile and takes every token's dot with every row of
+// it. Each output element is one dot (see there) computed by one worker in
+// a fixed order, so the result is bit-identical for any thread count.
+func (m *tiler) mul(dst []float32, w *model.Tensor, x []float32, T int) error {
+	rows, cols := w.Rows(), w.Cols()
+	if len(x) != T*cols || len(dst) != T*rows {
+		return fmt.Errorf("aprengine: %s: matmul of %d×%d weights with %d values into %d (want %d tokens × %d)", w.Name, rows, cols, len(x), len(dst), T, cols)
+	}
+	per := rowsPerTile(cols)
+	nBlocks := (rows + per - 1) / per
+	errs := make([]error, m.threads)
+	parallel(m.threads, nBlocks, func(wi, b int) {
+		r0 := b * per
+		n := min(per, rows-r0)
+		tile := grow(&m.tiles[wi], n*cols)
+		if err := w.DequantizeRows(r0, n, tile); err != nil {
+			errs[wi] = fmt.Errorf("aprengine: %w", err)
+			return
+		}
+		xt := grow(&m.xs[wi], cols)
+		for t := 0; t < T; t++ {
+			for i, v := range x[t*cols : (t+1)*cols] {
+				xt[i] = float64(v)
+			}
+			out := dst[t*rows+r0 : t*rows+r0+n]
+			for r := range out {
+				out[r] = dot(tile[r*cols:(r+1)*cols], xt)
+			}
+		}
+	})
+	return errors.Join(errs...)
+}
+
+// dot returns Σ w[i]·x[i] rounded once to f32, where x holds f32 values
+// widened to float64. Each product of two f32 values is exact in float64
+// (24+24 significant bits < 53), so the only rounding before the final one
+// is the float64 summation: four interleaved partial sums (element i goes
+// to sum i mod 4), combined as (s0+s1)+(s2+s3). The order is fixed, and
+// because the products are exact an FMA contraction by the compiler cannot
+// change the result.
+func dot(w []float32, x []float64) float32 {
+	x = x[:len(w)]
+	var s0, s1, s2, s3 float64
+	for len(w) >= 4 && len(x) >= 4 {
+		s0 += float64(w[0]) * x[0]
+		s1 += float64(w[1]) * x[1]
+		s2 += float64(w[2]) * x[2]
+		s3 += float64(w[3]) * x[3]
+		w, x = w[4:], x[4:]
+	}
+	for i, v := range w {
+		s0 += float64(v) * x[i]
+	}
+	return float32((s0 + s1) + (s2 + s3))
+}
+
+// parallel runs f(i) for i in [0, n) on up to threads goroutines, each
+// index exactly once. Callers make f(i) depend only on i, so the result
+// does not depend on the thread count.
+func parallel(threads, n int, f func(worker, i int)) {
+	workers := min(threads, n)
+	if workers <= 1 {
+		for i := 0; i < n; i++ {
+			f(0, i)
+		}
+		return
+	}
+	var next atomic.Int64
+	var wg sync.WaitGroup
+	for wi := 0; wi < workers; wi++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for {
+				i := int(next.Add(1) - 1)
+				if i >= n {
+					return
+				}
+				f(wi, i)
+			}
+		}()
+	}
+	wg.Wait()
+}
