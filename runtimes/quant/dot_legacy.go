@@ -22,7 +22,7 @@ package quant
 // Results therefore agree with an AVX2 llama.cpp to float32 rounding, not
 // bit for bit: against ggml's C kernels (gcc -O3 -mavx2 -mfma, see
 // internal/ggmlref) on random rows of 1024, |AVX2 − ours| ≤ 1e-7·Σ|w·a|
-// for q8_0, q4_0, q5_0, iq4_nl, iq4_xs, q3_K; ≤ 2.5e-7·Σ|w·a| for q2_K,
+// for q8_0, q4_0, q5_0, iq4_nl, iq4_xs, q3_K; ≤ 4e-7·Σ|w·a| for q2_K,
 // q6_K; and ≤ 2.5e-6·Σ|w·a| where a separately summed min term cancels
 // (q4_1, q5_1, q4_K, q5_K). Against the generic C (built without
 // contraction) these kernels are bit-exact.

@@ -24,10 +24,33 @@ import "math"
 
 const qk = 32 // QK4_0 = QK4_1 = QK5_0 = QK5_1 = QK8_0 = QK8_1 = QK4_NL
 
-// truncI8 is C's float→int8_t conversion as gcc compiles it on x86-64
-// (cvttss2si to int32, keep the low byte). It is only reached with values
-// well inside int32's range.
-func truncI8(f float32) int32 { return int32(int8(int32(f))) }
+// cvtt is cvttss2si, which is how gcc converts float to int (and to int8_t
+// or uint8_t, keeping the low byte) on x86-64: truncation toward zero, and
+// the "integer indefinite" 0x80000000 for NaN and values outside int32.
+// Go's own conversion leaves those cases to the implementation (arm64
+// saturates), so the quantizers use this to stay exact for every input.
+func cvtt(f float32) int32 {
+	if !(f >= -2147483648 && f < 2147483648) {
+		return math.MinInt32
+	}
+	return int32(f)
+}
+
+// cvtRNE is _mm256_round_ps(_MM_ROUND_NEAREST) followed by
+// _mm256_cvtps_epi32: round half to even, integer indefinite for NaN and
+// out-of-range values.
+func cvtRNE(f float32) int32 {
+	switch a := abs32(f); {
+	case a < 1<<22:
+		return nearestInt(f) // exact in this range
+	case a < 1<<31:
+		return int32(math.RoundToEven(float64(f)))
+	}
+	return math.MinInt32
+}
+
+// truncI8 is C's (int8_t) cast of a float.
+func truncI8(f float32) int32 { return int32(int8(cvtt(f))) }
 
 func dequantQ4_0(src []byte, dst []float32) {
 	for i := 0; i < len(dst)/qk; i++ {
@@ -216,8 +239,8 @@ func quantQ5_1(src []float32, dst []byte) {
 		putF16(b[2:], fp32ToFP16Ref(mn))
 		var qh uint32
 		for j := 0; j < qk/2; j++ {
-			xi0 := uint32(uint8(int32(float32((x[j]-mn)*id) + 0.5)))
-			xi1 := uint32(uint8(int32(float32((x[j+qk/2]-mn)*id) + 0.5)))
+			xi0 := uint32(uint8(cvtt(float32((x[j]-mn)*id) + 0.5)))
+			xi1 := uint32(uint8(cvtt(float32((x[j+qk/2]-mn)*id) + 0.5)))
 			b[8+j] = uint8(xi0&0x0f | (xi1&0x0f)<<4)
 			qh |= (xi0 & 0x10 >> 4) << j
 			qh |= (xi1 & 0x10 >> 4) << (j + qk/2)
@@ -246,7 +269,7 @@ func quantQ8_0(src []float32, dst []byte) {
 		}
 		putF16(b[0:], fp32ToFP16Ref(d))
 		for j, v := range x {
-			b[2+j] = byte(int8(int32(math.Round(float64(v * id)))))
+			b[2+j] = byte(cvtt(float32(math.Round(float64(v * id)))))
 		}
 	}
 }
@@ -255,10 +278,7 @@ func quantQ8_0(src []float32, dst []byte) {
 // quantize_row_q8_0 and quantize_row_q8_1 do, writing the quants to qs and
 // returning the float32 scale d = amax/127 and the exact sum of the quants.
 func q8Block32(x *[qk]float32, qs *[qk]byte) (d float32, sum int32) {
-	var amax float32
-	for _, v := range x {
-		amax = max(amax, abs32(v))
-	}
+	amax := absMax32AVX(x)
 	d = amax / 127
 	var id float32
 	if amax != 0 {
@@ -269,11 +289,39 @@ func q8Block32(x *[qk]float32, qs *[qk]byte) (d float32, sum int32) {
 		// saturating packs to int8. Σq is taken from the int32 values before
 		// the packs, as hsum_i32_8 does; on finite input |v·id| ≤ 127 (up
 		// to rounding), so saturation never happens there.
-		q := int32(math.RoundToEven(float64(v * id)))
+		q := cvtRNE(v * id)
 		sum += q
 		qs[j] = byte(int8(max(-128, min(127, q))))
 	}
 	return d, sum
+}
+
+// maxps is _mm_max_ps on one lane: a > b ? a : b, so a NaN in either
+// operand yields b.
+func maxps(a, b float32) float32 {
+	if a > b {
+		return a
+	}
+	return b
+}
+
+// absMax32AVX is max|x| reduced in the order of the AVX quantize_row_q8_0:
+// four 8-lane vectors folded lane-wise, then 8→4→2→1 lanes. For inputs
+// without NaN any order gives the same value; this order also reproduces
+// which NaN (or non-NaN) survives when there are NaNs.
+func absMax32AVX(x *[qk]float32) float32 {
+	var m [8]float32
+	for l := range m {
+		m[l] = abs32(x[l])
+		m[l] = maxps(m[l], abs32(x[8+l]))
+		m[l] = maxps(m[l], abs32(x[16+l]))
+		m[l] = maxps(m[l], abs32(x[24+l]))
+	}
+	var h [4]float32
+	for l := range h {
+		h[l] = maxps(m[4+l], m[l]) // _mm_max_ps(upper half, lower half)
+	}
+	return maxps(maxps(h[0], h[2]), maxps(h[1], h[3]))
 }
 
 // fromFloatQ8_0 is ggml-cpu's x86 quantize_row_q8_0 (see QuantizeRow).

@@ -56,15 +56,16 @@ var pairs = []struct{ w, a ggml.Type }{
 	{ggml.Q5_K, ggml.Q8_K}, {ggml.Q6_K, ggml.Q8_K}, {ggml.IQ4_NL, ggml.Q8_0}, {ggml.IQ4_XS, ggml.Q8_K},
 }
 
-// input draws 1024 values of one of eight shapes that stress the scale
-// searches: gaussian and uniform at random scales, all positive, sparse
-// spikes, half-integers (ties), tiny values, and blocks of zeros or
-// constants.
+// input draws 1024 values of one of ten shapes that stress the scale
+// searches and the corner cases of the conversions: gaussian and uniform
+// at random scales, all positive, sparse spikes, half-integers (ties), tiny
+// values, blocks of zeros or constants, values so small that 1/scale
+// overflows, and NaN/±Inf sprinkled into gaussian data.
 func input(r *rand.Rand, kind int) []float32 {
 	x := make([]float32, 1024)
 	scale := math.Ldexp(1, r.IntN(30)-15)
 	for i := range x {
-		switch kind % 8 {
+		switch kind % 10 {
 		case 0, 1:
 			x[i] = float32(r.NormFloat64() * scale)
 		case 2:
@@ -86,6 +87,16 @@ func input(r *rand.Rand, kind int) []float32 {
 			}
 			if i/32%5 == 1 {
 				x[i] = 1.25
+			}
+		case 8:
+			x[i] = float32(r.NormFloat64() * 1e-38)
+		case 9:
+			x[i] = float32(r.NormFloat64())
+			switch r.IntN(100) {
+			case 0:
+				x[i] = float32(math.NaN())
+			case 1:
+				x[i] = float32(math.Inf(1 - 2*r.IntN(2)))
 			}
 		}
 	}
@@ -113,7 +124,7 @@ func TestAgainstGGML(t *testing.T) {
 	r := rand.New(rand.NewPCG(21, 22))
 	const n = 1024
 	worstAVX2 := map[ggml.Type]float64{}
-	for trial := 0; trial < 800; trial++ {
+	for trial := 0; trial < 1000; trial++ {
 		x, y := input(r, trial), input(r, trial+3)
 		for _, p := range pairs {
 			goW := make([]byte, size(p.w, n))
