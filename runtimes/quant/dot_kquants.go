@@ -71,18 +71,15 @@ func dotQ3_KQ8_K(n int, w, a []byte) float32 {
 				shift := 2 * k
 				m := byte(1) << (4*h + k)
 				q8 := (*[32]byte)(y[4+128*h+32*k:])
-				s0 := scaleQ3K(8*h+2*k, sc) - 32
-				s1 := scaleQ3K(8*h+2*k+1, sc) - 32
-				for l := 0; l < 32; l++ {
-					v := int32(q3[l] >> shift & 3)
-					if hm[l]&m == 0 {
-						v -= 4
+				for half := 0; half < 2; half++ {
+					s := scaleQ3K(8*h+2*k+half, sc) - 32
+					for l := 16 * half; l < 16*half+16; l++ {
+						v := int32(q3[l] >> shift & 3)
+						if hm[l]&m == 0 {
+							v -= 4
+						}
+						aux[l&7] += s * v * int32(int8(q8[l]))
 					}
-					s := s0
-					if l >= 16 {
-						s = s1
-					}
-					aux[l&7] += s * v * int32(int8(q8[l]))
 				}
 			}
 		}
@@ -161,17 +158,28 @@ func dotQ5_KQ8_K(n int, w, a []byte) float32 { return dotQ45K(n, w, a, 176, true
 
 func dotQ6_KQ8_K(n int, w, a []byte) float32 {
 	var sums [8]float32
-	var q [qkK]int8
 	for i := 0; i < n/qkK; i++ {
 		x := (*[210]byte)(w[i*210:])
 		y := (*q8KBlock)(a[i*292:])
-		q6Values(x, &q)
+		sc := (*[16]byte)(x[192:])
 		var aux [8]int32
-		for j := 0; j < 16; j++ {
-			s := int32(int8(x[192+j]))
-			for l := 0; l < 16; l++ {
-				e := 16*j + l
-				aux[l&7] += s * int32(q[e]) * int32(int8(y[4+e]))
+		for h := 0; h < 2; h++ {
+			ql := (*[64]byte)(x[64*h:])
+			qh := (*[32]byte)(x[128+32*h:])
+			q8 := (*[128]byte)(y[4+128*h:])
+			for half := 0; half < 2; half++ { // l < 16 and l ≥ 16 use different scales
+				si := 8*h + half
+				s0, s1 := int32(int8(sc[si])), int32(int8(sc[si+2]))
+				s2, s3 := int32(int8(sc[si+4])), int32(int8(sc[si+6]))
+				for l := 16 * half; l < 16*half+16; l++ {
+					lo, hi, hb := ql[l], ql[l+32], qh[l]
+					v0 := int32(lo&0xf|(hb&3)<<4) - 32
+					v1 := int32(hi&0xf|(hb>>2&3)<<4) - 32
+					v2 := int32(lo>>4|(hb>>4&3)<<4) - 32
+					v3 := int32(hi>>4|(hb>>6)<<4) - 32
+					aux[l&7] += s0*v0*int32(int8(q8[l])) + s1*v1*int32(int8(q8[l+32])) +
+						s2*v2*int32(int8(q8[l+64])) + s3*v3*int32(int8(q8[l+96]))
+				}
 			}
 		}
 		d := f16(x[208:]) * f32(y[0:])
