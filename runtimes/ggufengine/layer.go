@@ -1,7 +1,6 @@
 package ggufengine
 
 import (
-	"math"
 	"unsafe"
 
 	"github.com/layerwise/parity/probes"
@@ -114,9 +113,7 @@ func (e *Engine) layer(l int, x []float32, pos0, step int, s *scratch, rec *prob
 	}
 	rec.Capture(step, l, probes.FFNGate, pos0, c.NFF, s.gate)
 	rec.Capture(step, l, probes.FFNUp, pos0, c.NFF, s.up)
-	for i, g := range s.gate {
-		s.gate[i] = silu(g)
-	}
+	siluRows(s.gate, c.NFF)
 	rec.Capture(step, l, probes.FFNAct, pos0, c.NFF, s.gate)
 	for i, u := range s.up {
 		s.gate[i] *= u
@@ -131,43 +128,6 @@ func (e *Engine) layer(l int, x []float32, pos0, step int, s *scratch, rec *prob
 	}
 	rec.Capture(step, l, probes.Out, pos0, d, x)
 	return nil
-}
-
-// attention computes s.ctx = softmax(Q·Kᵀ/√hd + causal mask)·V per head,
-// with query head h reading KV head h/(n_head/n_head_kv). Masked positions
-// contribute exactly zero in ggml too (exp(-inf) = 0), so they are skipped.
-func (e *Engine) attention(s *scratch, kv *kvLayer, pos0 int) {
-	c := e.cfg
-	hd, qd, kvd := c.HeadDim, c.QDim(), c.KVDim()
-	group := c.NHead / c.NHeadKV
-	scale := 1 / float32(math.Sqrt(float64(float32(hd))))
-	f16 := e.opts.KVType == ggml.F16
-	if cap(s.scores) < pos0+s.T {
-		s.scores = make([]float32, pos0+s.T)
-	}
-	for t := 0; t < s.T; t++ {
-		n := pos0 + t + 1 // keys visible to this query
-		for h := 0; h < c.NHead; h++ {
-			q := s.q[t*qd+h*hd : t*qd+(h+1)*hd]
-			kvh := h / group
-			p := s.scores[:n]
-			for j := range p {
-				p[j] = dotF32(q, kv.k[j*kvd+kvh*hd:j*kvd+(kvh+1)*hd])
-			}
-			softmaxScaled(p, scale)
-			if f16 {
-				roundF16(p) // the f16 V·P dot converts P to f16 first
-			}
-			out := s.ctx[t*qd+h*hd : t*qd+(h+1)*hd]
-			for i := range out {
-				var acc float64
-				for j, pj := range p {
-					acc += float64(pj * kv.v[j*kvd+kvh*hd+i])
-				}
-				out[i] = float32(acc)
-			}
-		}
-	}
 }
 
 func addBias(x, b []float32) {

@@ -7,10 +7,12 @@ import (
 )
 
 // This file holds the element-wise and row-wise operations of the forward
-// pass, each written to reproduce ggml-cpu's scalar arithmetic at commit
-// 3f545bec (ggml/src/ggml-cpu/ops.cpp, vec.h). Where ggml uses a SIMD
-// approximation (ggml_v_expf, ggml_v_silu) we use the correctly rounded
-// function; the two differ by about one ulp, far inside the fidelity budget.
+// pass, each written to reproduce ggml-cpu's arithmetic at commit 3f545bec
+// (ggml/src/ggml-cpu/ops.cpp, vec.h, vec.cpp). Where ggml uses a SIMD
+// kernel whose rounding differs from the plain scalar formula (ggml_v_expf,
+// ggml_v_silu, the dot products) or calls libm (cosf, sinf, expf), the
+// emulations in simd_emul.go and libm_emul.go are used, so that the f32
+// values fed to the next quantized matmul round the same way.
 
 // rmsNormMul computes y = x · 1/sqrt(mean(x²)+eps) · w for each row of n
 // elements (ggml_compute_forward_rms_norm_f32, fused with MUL): the squares
@@ -36,18 +38,22 @@ func rmsNormMul(y, x, w []float32, n int, eps float32) {
 // way ggml_rope_cache_init does without YaRN (ext_factor 0, attn_factor 1):
 // theta_scale = powf(base, -2/n_dims) and θ is advanced by repeated f32
 // multiplication, not by pow per index; freq_scale multiplies θ before
-// cosf/sinf. len(cache) is the head dimension.
+// cosf/sinf, which are glibc's (libm_emul.go), not the correctly rounded
+// functions. len(cache) is the head dimension.
 func ropeCache(cache []float32, pos int, thetaScale, freqScale float32) {
 	theta := float32(pos)
 	for i := 0; i+1 < len(cache); i += 2 {
 		t := freqScale * theta
-		cache[i] = float32(math.Cos(float64(t)))
-		cache[i+1] = float32(math.Sin(float64(t)))
+		cache[i] = glibcCosf(t)
+		cache[i+1] = glibcSinf(t)
 		theta *= thetaScale
 	}
 }
 
-// ropeThetaScale is ggml's powf(freq_base, -2.0f/n_dims).
+// ropeThetaScale is ggml's powf(freq_base, -2.0f/n_dims). glibc's powf is
+// not correctly rounded in general, but it agrees with the correctly
+// rounded value used here on every pair checked: eight bases from 1e4 to
+// 8e6 (1e4, 5e5 and 1e6 among them), each with every even n_dims up to 512.
 func ropeThetaScale(base float32, nDims int) float32 {
 	return float32(math.Pow(float64(base), float64(float32(-2.0)/float32(nDims))))
 }
@@ -55,7 +61,20 @@ func ropeThetaScale(base float32, nDims int) float32 {
 // ropeHead rotates one head of x in place. neox pairs (i, i+nDims/2)
 // (GGML_ROPE_TYPE_NEOX); otherwise adjacent pairs (2i, 2i+1). Elements past
 // nDims are left as they are (partial rotary).
+//
+// The rotation is rotate_pairs (ops.cpp): x0·cos − x1·sin and
+// x0·sin + x1·cos, which the compiler contracts into FMAs on the first
+// product, fma(x0, cos, −(x1·sin)) and fma(x0, sin, x1·cos) — except in the
+// scalar remainder of the NORM loop, whose stride-2 pairs are vectorized
+// four at a time: there the products are rounded separately. That is what
+// GCC 12 -O3 -march=native (AVX-512) makes of rotate_pairs, and what the
+// dumps show bit for bit (head dim 4 NORM: all plain; 8 NORM and 64 NEOX:
+// all fused).
 func ropeHead(x, cache []float32, nDims int, neox bool) {
+	fusedPairs := nDims / 2
+	if !neox {
+		fusedPairs &^= 3
+	}
 	for i0 := 0; i0 < nDims; i0 += 2 {
 		c, s := cache[i0], cache[i0+1]
 		a, b := i0, i0+1
@@ -63,47 +82,34 @@ func ropeHead(x, cache []float32, nDims int, neox bool) {
 			a, b = i0/2, i0/2+nDims/2
 		}
 		x0, x1 := x[a], x[b]
-		x[a] = x0*c - x1*s
-		x[b] = x0*s + x1*c
-	}
-}
-
-// silu is ggml_silu_f32: x / (1 + expf(-x)).
-func silu(x float32) float32 {
-	return x / (1 + float32(math.Exp(float64(-x))))
-}
-
-// softmaxScaled turns scores into probabilities in place as
-// ggml_compute_forward_soft_max_f32 does for an unmasked row: scale, subtract
-// the max, expf, sum in float64, multiply by (float)(1/sum).
-func softmaxScaled(p []float32, scale float32) {
-	max := float32(math.Inf(-1))
-	for i := range p {
-		p[i] *= scale
-		if p[i] > max {
-			max = p[i]
+		if i0/2 < fusedPairs {
+			x[a] = fma32(x0, c, -float32(x1*s))
+			x[b] = fma32(x0, s, float32(x1*c))
+		} else {
+			// The conversions keep Go from fusing on FMA targets.
+			x[a] = float32(x0*c) - float32(x1*s)
+			x[b] = float32(x0*s) + float32(x1*c)
 		}
 	}
-	var sum float64
-	for i, v := range p {
-		e := float32(math.Exp(float64(v - max)))
-		p[i] = e
-		sum += float64(e)
-	}
-	inv := float32(1 / sum)
-	for i := range p {
-		p[i] *= inv
-	}
 }
 
-// dotF32 is the f32 dot product with a float64 accumulator, the order
-// ggml_vec_dot_f32's scalar path uses.
-func dotF32(a, b []float32) float32 {
-	var s float64
-	for i, v := range a {
-		s += float64(v * b[i])
+// siluRows applies ggml_vec_silu_f32 to each row of n values of x in
+// place: the first n&^15 values of a row by the 16-lane ggml_v_silu
+// (vSilu), the rest by the scalar ggml_silu_f32, x/(1.0f+expf(-x)) with
+// glibc's expf (glibcExpf). The engine's SWIGLU is this followed by the
+// product with the up projection, as ggml_vec_swiglu_f32 computes it.
+func siluRows(x []float32, n int) {
+	simd := n &^ 15
+	for r := 0; r+n <= len(x); r += n {
+		row := x[r : r+n]
+		for i, v := range row {
+			if i < simd {
+				row[i] = vSilu(v)
+			} else {
+				row[i] = v / (1 + glibcExpf(-v))
+			}
+		}
 	}
-	return float32(s)
 }
 
 // roundF16 rounds every element to the nearest f16 value, as storing into an

@@ -1,0 +1,181 @@
+package ggufengine
+
+import "math"
+
+// This file emulates, in pure Go and bit for bit, the float32 SIMD kernels
+// ggml-cpu runs on an x86 machine with AVX-512F and AVX-512DQ at llama.cpp
+// commit 3f545bec — the machine the reference dumps in ../shared/llamacpp
+// were recorded on. Where an AVX2-only build would compute differently, the
+// functions follow the AVX-512 build and say what the AVX2 one does.
+//
+// Every emulated instruction is a correctly rounded float32 operation
+// (round to nearest even, no flush-to-zero: ggml-cpu does not set FTZ/DAZ),
+// so the only things to reproduce are the operation order and which steps
+// are fused multiply-adds. Go has no float32 FMA; fma32 provides one.
+//
+// Intrinsics fix most of that; where plain C is compiled (loop leftovers,
+// RoPE), the order and the contractions are GCC 12's at -O3 -march=native,
+// the reference build's compiler as far as the dumps can tell: every
+// dumped tensor these functions produce matches bit for bit, and so do
+// ggml's vec.cpp kernels compiled that way on an AVX-512 machine and run on
+// random inputs of every length up to 520.
+
+// fma32 returns a·b+c rounded once to float32, as vfmadd…ps does.
+//
+// float32(math.FMA(a, b, c)) would round twice (to float64, then to
+// float32) and can be wrong when the float64 result lands exactly halfway
+// between two float32 values. Here a·b is exact in float64 (24+24 bits) and
+// s = a·b + c is rounded once to float64. Rounding s to float32 equals
+// rounding the exact sum unless s is a float32 midpoint, and a midpoint has
+// the 29 bits below float32 precision equal to 1000…0 (normal range) or
+// all zero (subnormal range, where fewer bits are kept); only for those
+// patterns is the rounding error of s needed (fma32Midpoint).
+func fma32(a, b, c float32) float32 {
+	if r, ok := fma32Fast(a, b, c); ok {
+		return r
+	}
+	return fma32Midpoint(a, b, c)
+}
+
+// fma32Fast is fma32 without the midpoint case: ok is false when s is a
+// possible float32 midpoint and fma32Midpoint must decide. It is small
+// enough to inline, which the hot loops rely on.
+func fma32Fast(a, b, c float32) (r float32, ok bool) {
+	// a·b is exact in float64, so it makes no difference whether the
+	// compiler fuses this line.
+	s := float64(a)*float64(b) + float64(c)
+	low := math.Float64bits(s) & (1<<29 - 1)
+	return float32(s), low != 1<<28 && low != 0
+}
+
+// fma32Midpoint is fma32's slow path: with s = fl64(a·b + c), the error
+// e = (a·b + c) − s comes exactly from Knuth's TwoSum, and when s lies
+// exactly halfway between two float32 values the sign of e picks the side
+// the exact sum is on.
+func fma32Midpoint(a, b, c float32) float32 {
+	p, cd := float64(a)*float64(b), float64(c)
+	s := p + cd
+	r := float32(s)
+	if float64(r) == s || math.IsInf(s, 0) || math.IsNaN(s) {
+		return r
+	}
+	bv := s - p
+	e := (p - (s - bv)) + (cd - bv)
+	if e == 0 {
+		return r
+	}
+	// The other float32 neighbour of s.
+	o := math.Nextafter32(r, float32(math.Inf(1)))
+	if float64(r) > s {
+		o = math.Nextafter32(r, float32(math.Inf(-1)))
+	}
+	if (float64(r)+float64(o))/2 != s {
+		return r // not a midpoint: s and s+e round the same way
+	}
+	if (e > 0) == (float64(o) > float64(r)) {
+		return o
+	}
+	return r
+}
+
+// reduceAdd16 is _mm512_reduce_add_ps: a halving tree over the 16 lanes,
+// v[i]+v[i+8], then +4, +2, +1 (GCC's and Clang's expansions agree).
+func reduceAdd16(v *[16]float32) float32 {
+	var a [8]float32
+	for i := range a {
+		a[i] = v[i] + v[i+8]
+	}
+	b := [4]float32{a[0] + a[4], a[1] + a[5], a[2] + a[6], a[3] + a[7]}
+	return (b[0] + b[2]) + (b[1] + b[3])
+}
+
+// The f32 dot kernels keep their partial sums in lanes, and every product
+// goes to its lane by one FMA in order of position. With 64 lanes, position
+// i goes to lane i%64, which is ggml_vec_dot_f32's accumulator (i/16)%4,
+// element i%16; with 16 lanes (tinyBLAS), to lane i%16.
+
+// fmaLane does *a = fma32(x, y, *a), with fma32Fast inlined into it.
+func fmaLane(a *float32, x, y float32) {
+	if r, ok := fma32Fast(x, y, *a); ok {
+		*a = r
+	} else {
+		*a = fma32Midpoint(x, y, *a)
+	}
+}
+
+// reduceVecDot is GGML_F32_VEC_REDUCE in the AVX-512 build (GGML_F32_ARR
+// = 4): accumulator 2 is added into 0 and 3 into 1, then 1 into 0, and the
+// 16 lanes of 0 are reduced with _mm512_reduce_add_ps.
+func reduceVecDot(acc *[64]float32) float32 {
+	var v [16]float32
+	for l := range v {
+		v[l] = (acc[l] + acc[32+l]) + (acc[16+l] + acc[48+l])
+	}
+	return reduceAdd16(&v)
+}
+
+// vecDotF32 is ggml_vec_dot_f32 (vec.cpp) in the AVX-512 build:
+// GGML_F32_STEP 64, GGML_F32_EPR 16, so four 16-lane accumulators for the
+// first n&^63 elements, reduced by reduceVecDot. The remaining n%64
+// elements go through the scalar loop `sumf += x[i]*y[i]` on the float32
+// sum, which GCC vectorizes: chunks of 16 and then 8 products are rounded
+// on their own and added in order, and only the last n%8 elements are
+// contracted into FMAs. (The head-8 stories260K dumps, whose Q·K dots are
+// one 8-chunk, match only with unfused products there.)
+//
+// (An AVX2 build has GGML_F32_STEP 32 with four 8-lane accumulators and an
+// 8-lane final reduction.)
+func vecDotF32(x, y []float32) float32 {
+	n := len(x)
+	np := n &^ 63
+	var acc [64]float32
+	for i := 0; i < np; i++ {
+		fmaLane(&acc[i&63], x[i], y[i])
+	}
+	sum := reduceVecDot(&acc)
+	unfused := np + (n-np)&^7
+	for i := np; i < n; i++ {
+		if i < unfused {
+			sum += float32(x[i] * y[i])
+		} else {
+			sum = fma32(x[i], y[i], sum)
+		}
+	}
+	return sum
+}
+
+// vExpf is one lane of ggml_v_expf(__m512) (vec.h, AVX-512F+DQ), ARM's
+// optimized-routines expf: with n = round(x·log2 e) by the 1.5·2²³ trick and
+// b = x − n·ln2 in two FMA steps (hi and lo parts of ln2), a degree-5
+// polynomial j ≈ eᵇ (Estrin-style, FMAs throughout, including the constant
+// 1) is scaled by 2ⁿ with _mm512_scalef_ps; |n| > 192 gives 0 or +Inf.
+// x = −Inf (a masked score) gives 0.
+//
+// The AVX2 variant differs: it computes j without the constant 1 and
+// returns k + k·j with k = 2ⁿ built in the exponent bits, which rounds
+// differently.
+func vExpf(x float32) float32 {
+	const r = float32(0x1.8p23)
+	z := fma32(x, 0x1.715476p+0, r)
+	n := z - r
+	if math.Abs(float64(n)) > 192 { // _CMP_GT_OQ: NaN compares false
+		if n <= 0 {
+			return 0
+		}
+		return float32(math.Inf(1))
+	}
+	b := fma32(-n, 0x1.7f7d1cp-20, fma32(-n, 0x1.62e4p-1, x))
+	u := float32(b * b)
+	j := fma32(
+		fma32(fma32(0x1.0e4020p-7, b, 0x1.573e2ep-5), u, fma32(0x1.555e66p-3, b, 0x1.fffdb6p-2)),
+		u,
+		fma32(0x1.ffffecp-1, b, 1))
+	// scalef: j·2ⁿ rounded once (the float64 product is exact).
+	return float32(math.Ldexp(float64(j), int(n)))
+}
+
+// vSilu is one lane of ggml_v_silu(__m512): x / (1 + vExpf(0 − x)), each
+// step a float32 operation.
+func vSilu(x float32) float32 {
+	return x / (1 + vExpf(0-x))
+}
