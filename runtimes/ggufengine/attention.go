@@ -3,17 +3,24 @@ package ggufengine
 import (
 	"math"
 
+	"github.com/layerwise/parity/runtimes/faults"
 	"github.com/layerwise/parity/runtimes/ggml"
 )
 
 // attention computes s.ctx = softmax(Q·Kᵀ/√hd + causal mask)·V per head,
 // with query head h reading KV head h/(n_head/n_head_kv), as llama.cpp's
 // non-flash attention does (see attend).
-func (e *Engine) attention(s *scratch, kv *kvLayer, pos0 int) {
+//
+// Faults: AttnScale scales by 1/hd instead of 1/√hd; GQAMap sends query head
+// h to KV head h mod n_head_kv.
+func (e *Engine) attention(l int, s *scratch, kv *kvLayer, pos0 int) {
 	c := e.cfg
 	scale := 1 / float32(math.Sqrt(float64(float32(c.HeadDim))))
+	if e.opts.Faults.At(faults.AttnScale, l) {
+		scale = 1 / float32(c.HeadDim)
+	}
 	s.scores = attend(s.ctx, s.q, kv.k, kv.v, s.T, pos0, c.NHead, c.NHeadKV, c.HeadDim, scale,
-		e.opts.KVType == ggml.F16, s.scores)
+		e.opts.KVType == ggml.F16 || e.opts.Faults.At(faults.KVF16, l), e.opts.Faults.At(faults.GQAMap, l), s.scores)
 }
 
 // attend computes the attention output of T query rows at positions
@@ -44,8 +51,10 @@ func (e *Engine) attention(s *scratch, kv *kvLayer, pos0 int) {
 // are then approximated by the f32 ones above on f16-valued inputs.
 //
 // q and dst are [T × n_head·hd]; kc and vc hold at least pos0+T rows of
-// n_head_kv·hd. buf is a reusable buffer, returned grown.
-func attend(dst, q, kc, vc []float32, T, pos0, nHead, nHeadKV, hd int, scale float32, roundF16Probs bool, buf []float32) []float32 {
+// n_head_kv·hd. gqaMod maps query head h to KV head h mod n_head_kv (the
+// GQAMap fault) instead of h/(n_head/n_head_kv). buf is a reusable buffer,
+// returned grown.
+func attend(dst, q, kc, vc []float32, T, pos0, nHead, nHeadKV, hd int, scale float32, roundF16Probs, gqaMod bool, buf []float32) []float32 {
 	qd, kvd := nHead*hd, nHeadKV*hd
 	group := nHead / nHeadKV
 	nTot := pos0 + T
@@ -62,6 +71,9 @@ func attend(dst, q, kc, vc []float32, T, pos0, nHead, nHeadKV, hd int, scale flo
 		for h := 0; h < nHead; h++ {
 			qh := q[t*qd+h*hd : t*qd+(h+1)*hd]
 			kvh := h / group
+			if gqaMod {
+				kvh = h % nHeadKV
+			}
 			p := scores[:n]
 			for j := range p {
 				p[j] = vecDotF32(kc[j*kvd+kvh*hd:j*kvd+(kvh+1)*hd], qh)

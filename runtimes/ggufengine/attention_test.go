@@ -86,7 +86,7 @@ func TestAttendSkipsOnlyZeros(t *testing.T) {
 		kc, vc := fill(nTot*c.nHeadKV*c.hd, 2), fill(nTot*c.nHeadKV*c.hd, 1)
 		scale := 1 / float32(math.Sqrt(float64(c.hd)))
 		got := make([]float32, len(q))
-		attend(got, q, kc, vc, c.T, c.pos0, c.nHead, c.nHeadKV, c.hd, scale, false, nil)
+		attend(got, q, kc, vc, c.T, c.pos0, c.nHead, c.nHeadKV, c.hd, scale, false, false, nil)
 		want := attendPadded(q, kc, vc, c.T, c.pos0, c.nHead, c.nHeadKV, c.hd, scale)
 		for i := range want {
 			if math.Float32bits(got[i]) != math.Float32bits(want[i]) {
@@ -113,6 +113,6 @@ func BenchmarkAttendDecode(b *testing.B) {
 	dst := make([]float32, nHead*hd)
 	var buf []float32
 	for b.Loop() {
-		buf = attend(dst, q, kc, vc, 1, nPos-1, nHead, nHeadKV, hd, 0.088, false, buf)
+		buf = attend(dst, q, kc, vc, 1, nPos-1, nHead, nHeadKV, hd, 0.088, false, false, buf)
 	}
 }

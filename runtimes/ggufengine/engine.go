@@ -6,6 +6,7 @@ import (
 	"runtime"
 
 	"github.com/layerwise/parity/probes"
+	"github.com/layerwise/parity/runtimes/faults"
 	"github.com/layerwise/parity/runtimes/ggml"
 	"github.com/layerwise/parity/runtimes/model"
 	"github.com/layerwise/parity/runtimes/quant"
@@ -22,6 +23,8 @@ type Options struct {
 	// MaxContext bounds the KV cache; 0 means the model's training context,
 	// or 4096 when the file does not say.
 	MaxContext int
+	// Faults are planted bugs, for tests and parity selftest. Empty: clean.
+	Faults faults.Set
 }
 
 // matrix is a weight matrix in a form the quant kernels take directly.
@@ -204,7 +207,7 @@ func (e *Engine) Forward(ctx context.Context, step int, tokens []int32, rec *pro
 		if err := ctx.Err(); err != nil {
 			return nil, err
 		}
-		if err := e.layer(l, x, pos0, step, s, rec); err != nil {
+		if err := e.layer(l, x, pos0, step, &e.cache[l], s, rec); err != nil {
 			return nil, err
 		}
 	}

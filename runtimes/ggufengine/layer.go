@@ -1,9 +1,11 @@
 package ggufengine
 
 import (
+	"math"
 	"unsafe"
 
 	"github.com/layerwise/parity/probes"
+	"github.com/layerwise/parity/runtimes/faults"
 	"github.com/layerwise/parity/runtimes/ggml"
 	"github.com/layerwise/parity/runtimes/model"
 )
@@ -36,98 +38,171 @@ type kvLayer struct{ k, v []float32 }
 func (kv *kvLayer) reset() { kv.k, kv.v = kv.k[:0], kv.v[:0] }
 
 // layer runs transformer block l over the batch in x ([T × d], updated in
-// place to the block's output), recording every slot in execution order.
-func (e *Engine) layer(l int, x []float32, pos0, step int, s *scratch, rec *probes.Recorder) error {
-	c, lw, T, d := e.cfg, &e.layers[l], s.T, e.cfg.NEmbd
-	hd, qd, kvd := c.HeadDim, c.QDim(), c.KVDim()
+// place to the block's output) against the layer's cache kv, recording
+// every slot in execution order. Each operation is a method of its own, so
+// ReplayOp can run exactly the same code on another run's inputs.
+func (e *Engine) layer(l int, x []float32, pos0, step int, kv *kvLayer, s *scratch, rec *probes.Recorder) error {
+	c, T, d, ff := e.cfg, s.T, e.cfg.NEmbd, e.cfg.NFF
+	qd, kvd := c.QDim(), c.KVDim()
+	capture := func(slot probes.Slot, n int, data []float32) { rec.Capture(step, l, slot, pos0, n, data) }
 
-	rmsNormMul(s.cur, x, lw.attnNorm, d, c.RMSEps)
-	rec.Capture(step, l, probes.AttnNorm, pos0, d, s.cur)
-
-	if err := e.matmul(s.q, lw.wq, s.cur, T); err != nil {
-		return err
+	e.attnNorm(l, s.cur, x)
+	capture(probes.AttnNorm, d, s.cur)
+	for _, p := range []struct {
+		slot probes.Slot
+		dst  []float32
+	}{{probes.Q, s.q}, {probes.K, s.k}, {probes.V, s.v}} {
+		if err := e.project(l, p.slot, p.dst, s.cur, T); err != nil {
+			return err
+		}
 	}
-	addBias(s.q, lw.qBias)
-	if err := e.matmul(s.k, lw.wk, s.cur, T); err != nil {
-		return err
-	}
-	addBias(s.k, lw.kBias)
-	if err := e.matmul(s.v, lw.wv, s.cur, T); err != nil {
-		return err
-	}
-	addBias(s.v, lw.vBias)
-	rec.Capture(step, l, probes.Q, pos0, qd, s.q)
-	rec.Capture(step, l, probes.K, pos0, kvd, s.k)
-	rec.Capture(step, l, probes.V, pos0, kvd, s.v)
-
+	capture(probes.Q, qd, s.q)
+	capture(probes.K, kvd, s.k)
+	capture(probes.V, kvd, s.v)
 	if c.Arch.QKNorm {
-		// qwen3: each head is RMS-normalised on its own (a [hd] row).
-		rmsNormMul(s.q, s.q, lw.qNorm, hd, c.RMSEps)
-		rmsNormMul(s.k, s.k, lw.kNorm, hd, c.RMSEps)
-		rec.Capture(step, l, probes.QNorm, pos0, qd, s.q)
-		rec.Capture(step, l, probes.KNorm, pos0, kvd, s.k)
+		e.qkNorm(l, probes.QNorm, s.q)
+		e.qkNorm(l, probes.KNorm, s.k)
+		capture(probes.QNorm, qd, s.q)
+		capture(probes.KNorm, kvd, s.k)
 	}
+	decode := step > 0
+	e.rope(l, s.q, c.NHead, pos0, decode, s.rope)
+	e.rope(l, s.k, c.NHeadKV, pos0, decode, s.rope)
+	capture(probes.QRope, qd, s.q)
+	capture(probes.KRope, kvd, s.k)
 
-	thetaScale := ropeThetaScale(c.RopeBase, c.RopeDim)
-	neox := c.Arch.Rope == model.RopeNeox
-	for t := 0; t < T; t++ {
-		ropeCache(s.rope, pos0+t, thetaScale, c.RopeScale)
-		for h := 0; h < c.NHead; h++ {
-			ropeHead(s.q[t*qd+h*hd:t*qd+(h+1)*hd], s.rope, c.RopeDim, neox)
-		}
-		for h := 0; h < c.NHeadKV; h++ {
-			ropeHead(s.k[t*kvd+h*hd:t*kvd+(h+1)*hd], s.rope, c.RopeDim, neox)
-		}
-	}
-	rec.Capture(step, l, probes.QRope, pos0, qd, s.q)
-	rec.Capture(step, l, probes.KRope, pos0, kvd, s.k)
-
-	kv := &e.cache[l]
-	start := len(kv.k)
-	kv.k = append(kv.k, s.k...)
-	kv.v = append(kv.v, s.v...)
+	e.store(l, kv, s.k, s.v, decode)
 	if e.opts.KVType == ggml.F16 {
-		roundF16(kv.k[start:])
-		roundF16(kv.v[start:])
 		roundF16(s.q) // the f16 K·Q dot converts Q to f16 first
 	}
-	e.attention(s, kv, pos0)
-	rec.Capture(step, l, probes.AttnCtx, pos0, qd, s.ctx)
+	e.attention(l, s, kv, pos0)
+	capture(probes.AttnCtx, qd, s.ctx)
 
-	if err := e.matmul(s.attnOut, lw.wo, s.ctx, T); err != nil {
+	if err := e.matmul(s.attnOut, e.layers[l].wo, s.ctx, T); err != nil {
 		return err
 	}
-	rec.Capture(step, l, probes.AttnOut, pos0, d, s.attnOut)
-	for i := range x {
-		x[i] += s.attnOut[i]
-	}
-	rec.Capture(step, l, probes.AttnResid, pos0, d, x)
+	capture(probes.AttnOut, d, s.attnOut)
+	addTo(x, s.attnOut)
+	capture(probes.AttnResid, d, x)
 
-	rmsNormMul(s.cur, x, lw.ffnNorm, d, c.RMSEps)
-	rec.Capture(step, l, probes.FFNNorm, pos0, d, s.cur)
-	if err := e.matmul(s.gate, lw.wGate, s.cur, T); err != nil {
+	rmsNormMul(s.cur, x, e.layers[l].ffnNorm, d, c.RMSEps)
+	capture(probes.FFNNorm, d, s.cur)
+	if err := e.matmul(s.gate, e.layers[l].wGate, s.cur, T); err != nil {
 		return err
 	}
-	if err := e.matmul(s.up, lw.wUp, s.cur, T); err != nil {
+	if err := e.matmul(s.up, e.layers[l].wUp, s.cur, T); err != nil {
 		return err
 	}
-	rec.Capture(step, l, probes.FFNGate, pos0, c.NFF, s.gate)
-	rec.Capture(step, l, probes.FFNUp, pos0, c.NFF, s.up)
-	siluRows(s.gate, c.NFF)
-	rec.Capture(step, l, probes.FFNAct, pos0, c.NFF, s.gate)
-	for i, u := range s.up {
-		s.gate[i] *= u
-	}
-	rec.Capture(step, l, probes.FFNSwiGLU, pos0, c.NFF, s.gate)
-	if err := e.matmul(s.ffnOut, lw.wDown, s.gate, T); err != nil {
+	capture(probes.FFNGate, ff, s.gate)
+	capture(probes.FFNUp, ff, s.up)
+	e.activate(l, s.gate)
+	capture(probes.FFNAct, ff, s.gate)
+	mulInto(s.gate, s.up)
+	capture(probes.FFNSwiGLU, ff, s.gate)
+	if err := e.matmul(s.ffnOut, e.layers[l].wDown, s.gate, T); err != nil {
 		return err
 	}
-	rec.Capture(step, l, probes.FFNOut, pos0, d, s.ffnOut)
-	for i := range x {
-		x[i] += s.ffnOut[i]
-	}
-	rec.Capture(step, l, probes.Out, pos0, d, x)
+	capture(probes.FFNOut, d, s.ffnOut)
+	addTo(x, s.ffnOut)
+	capture(probes.Out, d, x)
 	return nil
+}
+
+// attnNorm is RMS_NORM then MUL by attn_norm.weight. Fault RMSEps: eps 0.1.
+func (e *Engine) attnNorm(l int, dst, x []float32) {
+	eps := e.cfg.RMSEps
+	if e.opts.Faults.At(faults.RMSEps, l) {
+		eps = 0.1
+	}
+	rmsNormMul(dst, x, e.layers[l].attnNorm, e.cfg.NEmbd, eps)
+}
+
+// project computes the q, k or v projection (MUL_MAT, then the bias ADD
+// when the architecture has one). Fault SkipQKVBias leaves the bias out.
+func (e *Engine) project(l int, slot probes.Slot, dst, in []float32, T int) error {
+	lw := &e.layers[l]
+	w, b := lw.wq, lw.qBias
+	switch slot {
+	case probes.K:
+		w, b = lw.wk, lw.kBias
+	case probes.V:
+		w, b = lw.wv, lw.vBias
+	}
+	if err := e.matmul(dst, w, in, T); err != nil {
+		return err
+	}
+	if !e.opts.Faults.At(faults.SkipQKVBias, l) {
+		addBias(dst, b)
+	}
+	return nil
+}
+
+// qkNorm is qwen3's per-head RMSNorm of q or k, in place: each [hd] row is
+// one RMS_NORM row. Fault SkipQKNorm leaves the input as it is.
+func (e *Engine) qkNorm(l int, slot probes.Slot, x []float32) {
+	if e.opts.Faults.At(faults.SkipQKNorm, l) {
+		return
+	}
+	w := e.layers[l].qNorm
+	if slot == probes.KNorm {
+		w = e.layers[l].kNorm
+	}
+	rmsNormMul(x, x, w, e.cfg.HeadDim, e.cfg.RMSEps)
+}
+
+// rope rotates the nHeads heads of every row of x in place, row t at
+// position pos0+t. Faults: RopeStyle swaps NORM and NEOX pairing;
+// DecodeRopePos rotates single-token steps for position p+1.
+func (e *Engine) rope(l int, x []float32, nHeads, pos0 int, decode bool, cache []float32) {
+	c, hd := e.cfg, e.cfg.HeadDim
+	neox := c.Arch.Rope == model.RopeNeox
+	if e.opts.Faults.At(faults.RopeStyle, l) {
+		neox = !neox
+	}
+	if decode && e.opts.Faults.At(faults.DecodeRopePos, l) {
+		pos0++
+	}
+	thetaScale := ropeThetaScale(c.RopeBase, c.RopeDim)
+	w := nHeads * hd
+	for t := 0; t*w < len(x); t++ {
+		ropeCache(cache, pos0+t, thetaScale, c.RopeScale)
+		for h := 0; h < nHeads; h++ {
+			ropeHead(x[t*w+h*hd:t*w+(h+1)*hd], cache, c.RopeDim, neox)
+		}
+	}
+}
+
+// store appends the batch's keys and values to the cache (SET_ROWS), rounded
+// to f16 for an f16 cache. Faults (decode steps only): SwapKV stores K in
+// the V cache and V in the K cache; StaleKV also writes the new row over the
+// previous position's. KVF16 rounds on store whatever the cache type.
+func (e *Engine) store(l int, kv *kvLayer, k, v []float32, decode bool) {
+	if decode && e.opts.Faults.At(faults.SwapKV, l) {
+		k, v = v, k
+	}
+	start := len(kv.k)
+	kv.k = append(kv.k, k...)
+	kv.v = append(kv.v, v...)
+	if e.opts.KVType == ggml.F16 || e.opts.Faults.At(faults.KVF16, l) {
+		roundF16(kv.k[start:])
+		roundF16(kv.v[start:])
+	}
+	if n := len(k); decode && start >= n && e.opts.Faults.At(faults.StaleKV, l) {
+		copy(kv.k[start-n:start], kv.k[start:])
+		copy(kv.v[start-n:start], kv.v[start:])
+	}
+}
+
+// activate applies the FFN activation to the gate in place: SiLU, or GELU
+// (tanh approximation, ggml_gelu_f32) under the GELU fault.
+func (e *Engine) activate(l int, gate []float32) {
+	if !e.opts.Faults.At(faults.GELU, l) {
+		siluRows(gate, e.cfg.NFF)
+		return
+	}
+	for i, x := range gate {
+		gate[i] = float32(0.5 * float64(x) * (1 + math.Tanh(0.7978845608028654*(float64(x)+0.044715*float64(x)*float64(x)*float64(x)))))
+	}
 }
 
 func addBias(x, b []float32) {
@@ -139,6 +214,21 @@ func addBias(x, b []float32) {
 		for i, v := range b {
 			row[i] += v
 		}
+	}
+}
+
+// addTo is ggml's f32 ADD into x (the residual connections).
+func addTo(x, y []float32) {
+	for i := range x {
+		x[i] += y[i]
+	}
+}
+
+// mulInto multiplies x by y element-wise: silu(gate)·up, the product half
+// of ggml_vec_swiglu_f32.
+func mulInto(x, y []float32) {
+	for i := range x {
+		x[i] *= y[i]
 	}
 }
 

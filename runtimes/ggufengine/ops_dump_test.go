@@ -166,7 +166,7 @@ func checkOps(oc *opsCase, e *Engine) {
 			kc[l] = append(kc[l], oc.load(step, name("Kcur")+" (view)", "VIEW")...)
 			vc[l] = append(vc[l], oc.load(step, name("Vcur")+" (reshaped)", "RESHAPE")...)
 			ctx := make([]float32, T*c.QDim())
-			attend(ctx, oc.load(step, name("Qcur"), "ROPE"), kc[l], vc[l], T, pos0, c.NHead, c.NHeadKV, hd, scale, false, nil)
+			attend(ctx, oc.load(step, name("Qcur"), "ROPE"), kc[l], vc[l], T, pos0, c.NHead, c.NHeadKV, hd, scale, false, false, nil)
 			oc.same(where("attention"), oc.load(step, name("kqv_out"), "CONT"), ctx)
 
 			ffnInp := oc.load(step, name("ffn_inp"), "ADD")

@@ -1,0 +1,135 @@
+package ggufengine_test
+
+import (
+	"context"
+	"path/filepath"
+	"slices"
+	"testing"
+
+	"github.com/layerwise/parity/probes"
+	"github.com/layerwise/parity/runtimes/faults"
+	"github.com/layerwise/parity/runtimes/fixtures"
+	"github.com/layerwise/parity/runtimes/ggml"
+	"github.com/layerwise/parity/runtimes/ggufengine"
+	"github.com/layerwise/parity/runtimes/model"
+)
+
+func fixture(t *testing.T, arch string, typ ggml.Type) *model.Weights {
+	t.Helper()
+	path := filepath.Join(t.TempDir(), arch+".gguf")
+	if err := fixtures.WriteGGUF(path, fixtures.Default(arch, typ)); err != nil {
+		t.Fatal(err)
+	}
+	w, err := model.OpenGGUF(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { w.Close() })
+	return w
+}
+
+func prefill(t *testing.T, e *ggufengine.Engine, tokens []int32) *probes.Trace {
+	t.Helper()
+	rec, _ := probes.NewRecorder(probes.Policy{Mode: probes.ModeFull})
+	e.Reset()
+	if _, err := e.Forward(context.Background(), 0, tokens, rec); err != nil {
+		t.Fatal(err)
+	}
+	return &probes.Trace{Records: rec.Records()}
+}
+
+// layerInput is the recorded input of layer l: embed, or the previous out.
+func layerInput(tr *probes.Trace, l int) []float32 {
+	if l == 0 {
+		return tr.Find(probes.Key{Step: 0, Layer: -1, Slot: probes.Embed}).Full
+	}
+	return tr.Find(probes.Key{Step: 0, Layer: l - 1, Slot: probes.Out}).Full
+}
+
+// TestReplayReproducesForward: replaying a layer, or any single operation,
+// on the engine's own recorded inputs gives its recorded outputs bit for bit.
+func TestReplayReproducesForward(t *testing.T) {
+	tokens := []int32{1, 300, 301, 302, 303, 304, 305}
+	for _, arch := range []string{"llama", "qwen2", "qwen3"} {
+		w := fixture(t, arch, ggml.Q4_K)
+		e, err := ggufengine.New(w, ggufengine.Options{Threads: 2})
+		if err != nil {
+			t.Fatal(err)
+		}
+		tr := prefill(t, e, tokens)
+		ctx := context.Background()
+		for l := 0; l < w.Config.NLayer; l++ {
+			rec, _ := probes.NewRecorder(probes.Policy{Mode: probes.ModeFull})
+			if err := e.ReplayLayer(ctx, l, layerInput(tr, l), rec); err != nil {
+				t.Fatal(err)
+			}
+			for _, r := range rec.Records() {
+				if want := tr.Find(r.Key()); want == nil || !slices.Equal(want.Full, r.Full) {
+					t.Errorf("%s: ReplayLayer %v differs from the forward pass", arch, r.Key())
+				}
+			}
+			for _, r := range tr.Records {
+				if r.Layer != l {
+					continue
+				}
+				need, _, _ := r.Slot.Inputs(w.Config.Arch.QKNorm)
+				in := map[probes.Slot][]float32{}
+				for _, s := range need {
+					in[s] = tr.Find(probes.Key{Step: 0, Layer: l, Slot: s}).Full
+				}
+				got, err := e.ReplayOp(ctx, l, r.Slot, layerInput(tr, l), in)
+				if err != nil {
+					t.Fatalf("%s: ReplayOp %v: %v", arch, r.Key(), err)
+				}
+				if !slices.Equal(got, r.Full) {
+					t.Errorf("%s: ReplayOp %v differs from the forward pass", arch, r.Key())
+				}
+			}
+		}
+	}
+}
+
+// TestFaultsShowWhereExpected: an engine with one planted fault, replaying
+// a clean run's inputs op by op, first disagrees at the fault's slot and
+// layer, and nowhere before it.
+func TestFaultsShowWhereExpected(t *testing.T) {
+	tokens := []int32{1, 300, 301, 302, 303, 304, 305}
+	for _, arch := range []string{"llama", "qwen2", "qwen3"} {
+		w := fixture(t, arch, ggml.F32)
+		c := w.Config
+		clean, _ := ggufengine.New(w, ggufengine.Options{Threads: 1})
+		tr := prefill(t, clean, tokens)
+		for _, k := range faults.Kinds() {
+			if k.Decode() || k == faults.SampleSize || k == faults.CorruptRows || k == faults.Transpose ||
+				!k.Applies(c.Arch.QKVBias, c.Arch.QKNorm, c.NHead, c.NHeadKV) {
+				continue
+			}
+			const layer = 1
+			bad, _ := ggufengine.New(w, ggufengine.Options{Threads: 1, Faults: faults.Set{{Kind: k, Layer: layer}}})
+			var first *probes.Key
+			for _, r := range tr.Records {
+				if r.Layer < 0 {
+					continue
+				}
+				need, _, _ := r.Slot.Inputs(c.Arch.QKNorm)
+				in := map[probes.Slot][]float32{}
+				for _, s := range need {
+					in[s] = tr.Find(probes.Key{Step: 0, Layer: r.Layer, Slot: s}).Full
+				}
+				got, err := bad.ReplayOp(context.Background(), r.Layer, r.Slot, layerInput(tr, r.Layer), in)
+				if err != nil {
+					t.Fatal(err)
+				}
+				if !slices.Equal(got, r.Full) {
+					key := r.Key()
+					first = &key
+					break
+				}
+			}
+			want := probes.Key{Step: 0, Layer: layer, Slot: k.Expect()}
+			if first == nil || *first != want {
+				t.Errorf("%s %s: first differing op %v, want %v", arch, k, first, want)
+			}
+		}
+	}
+}
