@@ -22,7 +22,7 @@ const (
 	AttnScale   Kind = "attn-scale"    // softmax scale 1/hd instead of 1/√hd
 	GQAMap      Kind = "gqa-map"       // query head h reads KV head h mod n_kv instead of h/group
 
-	// Decode faults: the prompt step is right, single-token steps are not.
+	// Decode-path faults: the KV cache or single-token steps go wrong.
 	DecodeRopePos Kind = "decode-rope-pos" // RoPE position off by one during decode
 	StaleKV       Kind = "stale-kv"        // the new key/value row overwrites the previous one
 	SwapKV        Kind = "swap-kv"         // K and V swapped when written to the cache
@@ -59,7 +59,7 @@ var kinds = map[Kind]info{
 	DecodeRopePos: {probes.QRope, true, "", "single-token steps rotate q and k for position p+1"},
 	StaleKV:       {probes.AttnCtx, true, "", "a decode step writes its key and value over the previous position's row"},
 	SwapKV:        {probes.AttnCtx, true, "", "decode steps store K in the V cache and V in the K cache"},
-	KVF16:         {probes.AttnCtx, true, "", "K and V are rounded to f16 when stored, on this side only"},
+	KVF16:         {probes.AttnCtx, false, "", "K and V are rounded to f16 when stored, on this side only (shows from the prompt step on)"},
 	CorruptRows:   {probes.Q, false, "", "rows of attn_q are replaced by noise in the file"},
 	Transpose:     {probes.AttnOut, false, "", "attn_output is stored transposed in the file"},
 	SampleSize:    {0, false, "", "one side records all prompt positions, the other only the last"},

@@ -133,3 +133,46 @@ func TestFaultsShowWhereExpected(t *testing.T) {
 		}
 	}
 }
+
+// TestDecodeFaultsShowAtStepOne: a decode fault leaves the prompt step
+// exactly as the clean engine computes it and first changes the expected
+// slot of its layer at the first decode step.
+func TestDecodeFaultsShowAtStepOne(t *testing.T) {
+	prompt := []int32{1, 300, 301, 302, 303}
+	for _, arch := range []string{"llama", "qwen2", "qwen3"} {
+		w := fixture(t, arch, ggml.F32)
+		run := func(fs faults.Set) []probes.Record {
+			e, _ := ggufengine.New(w, ggufengine.Options{Threads: 1, Faults: fs})
+			rec, _ := probes.NewRecorder(probes.Policy{Mode: probes.ModeFull})
+			ctx := context.Background()
+			if _, err := e.Forward(ctx, 0, prompt, rec); err != nil {
+				t.Fatal(err)
+			}
+			for step, id := range []int32{310, 311} {
+				if _, err := e.Forward(ctx, step+1, []int32{id}, rec); err != nil {
+					t.Fatal(err)
+				}
+			}
+			return rec.Records()
+		}
+		clean := run(nil)
+		for _, k := range faults.Kinds() {
+			if !k.Decode() {
+				continue
+			}
+			got := run(faults.Set{{Kind: k, Layer: 1}})
+			var first *probes.Key
+			for i := range clean {
+				if !slices.Equal(clean[i].Full, got[i].Full) {
+					key := clean[i].Key()
+					first = &key
+					break
+				}
+			}
+			want := probes.Key{Step: 1, Layer: 1, Slot: k.Expect()}
+			if first == nil || *first != want {
+				t.Errorf("%s %s: first differing record %v, want %v", arch, k, first, want)
+			}
+		}
+	}
+}
