@@ -84,6 +84,8 @@ func Describe(path string, allKV bool) (*Description, error) {
 		}
 		defer f.Close()
 		return describeGGUF(path, f, allKV), nil
+	case FormatAPR:
+		return describeAPRFile(path, allKV)
 	}
 	return nil, fmt.Errorf("runtimes: %s: reading %s files is not implemented yet", path, format)
 }

@@ -61,6 +61,7 @@ different samples, and says why.`,
 	root.AddCommand(
 		newVersionCommand(a),
 		newInspectCommand(a),
+		newConvertCommand(a),
 		newFixturesCommand(a),
 		newTokenizeCommand(a),
 		newRunCommand(a),

@@ -17,9 +17,13 @@ type Tensor struct {
 	Type  ggml.Type
 	Shape []int64
 	Data  []byte // zero-copy view into the mapped file, or a converted copy
+	// Storage names the payload's encoding when Data is not plain ggml rows
+	// of Type ("APR_Q8", "APR_Q4", "Q4_K (rows padded)"); empty otherwise.
+	// APR-native tensors have Type F32, the type DequantizeRows produces.
+	Storage string
 
-	// dequant decodes elements [start, start+len(dst)) for storage types
-	// that are not ggml types (APR-Q4, APR-Q8). Nil for ggml types.
+	// dequant decodes elements [start, start+len(dst)) for payloads that
+	// are not ggml rows (see Storage). Nil for ggml rows.
 	dequant func(start int64, dst []float32) error
 }
 

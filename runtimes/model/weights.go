@@ -6,6 +6,7 @@ import (
 	"io"
 	"slices"
 
+	"github.com/layerwise/parity/runtimes/apr"
 	"github.com/layerwise/parity/runtimes/gguf"
 )
 
@@ -23,6 +24,7 @@ type Weights struct {
 	hfFirst bool
 	closer  io.Closer
 	gf      *gguf.File // set for GGUF files: the tokenizer vocabulary is read from it
+	af      *apr.File  // set for APR files, likewise
 }
 
 // ErrMissingTensor is wrapped by lookups of a required tensor that is absent.

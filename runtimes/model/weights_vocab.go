@@ -11,6 +11,9 @@ func (w *Weights) Vocab() (*tokenizer.Vocab, error) {
 	if w.gf != nil {
 		return VocabFromGGUF(w.gf)
 	}
+	if w.af != nil {
+		return VocabFromAPR(w.af)
+	}
 	return nil, fmt.Errorf("model: %s: no tokenizer vocabulary reader for %s files", w.Path, w.Format)
 }
 
