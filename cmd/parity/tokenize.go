@@ -41,7 +41,7 @@ type tokenJSON struct {
 }
 
 func runTokenize(a *app, o tokenizeOptions) error {
-	w, err := model.OpenGGUF(o.model)
+	w, err := model.Open(o.model)
 	if err != nil {
 		return err
 	}
