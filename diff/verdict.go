@@ -1,6 +1,9 @@
 package diff
 
-import "errors"
+import (
+	"errors"
+	"fmt"
+)
 
 // Verdict is the judgement on one aligned pair of records, and on a whole
 // comparison (the worst of its pairs).
@@ -28,6 +31,25 @@ func (v Verdict) String() string {
 		return "REFUSED"
 	}
 	return "UNKNOWN"
+}
+
+// MarshalText writes the verdict's name, as String does.
+func (v Verdict) MarshalText() ([]byte, error) {
+	if v < Pass || v > Refused {
+		return nil, fmt.Errorf("diff: invalid verdict %d", int(v))
+	}
+	return []byte(v.String()), nil
+}
+
+// UnmarshalText reads a name String writes.
+func (v *Verdict) UnmarshalText(b []byte) error {
+	for w := Pass; w <= Refused; w++ {
+		if string(b) == w.String() {
+			*v = w
+			return nil
+		}
+	}
+	return fmt.Errorf("diff: unknown verdict %q", b)
 }
 
 // Worse returns the more severe of v and w.
