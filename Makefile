@@ -6,7 +6,7 @@ PKGS    ?= ./...
 FUZZTIME ?= 30s
 DEMO    ?= demo
 
-.PHONY: build test vet fmt-check lint demo bench fuzz clean
+.PHONY: build test vet fmt-check lint demo bench fuzz clean llama-dump
 
 build:
 	$(GO) build -o $(BIN) ./cmd/parity
@@ -43,6 +43,24 @@ fuzz:
 			$(GO) test -run='^$$' -fuzz="^$$t\$$" -fuzztime=$(FUZZTIME) ./$$dir; \
 		done; \
 	done
+
+# The llamacpp engine's full-tensor dumper, compiled against an existing
+# llama.cpp CMake build (nothing is downloaded or built here):
+#   make llama-dump LLAMA_CPP_DIR=/path/to/llama.cpp [LLAMA_CPP_BUILD=/path/to/build]
+# It lands beside bin/parity, where `parity … --engine llamacpp` looks first.
+LLAMA_CPP_DIR   ?=
+LLAMA_CPP_BUILD ?= $(LLAMA_CPP_DIR)/build
+LLAMA_LIBS      ?= -lllama -lggml -lggml-base
+CXX             ?= c++
+
+llama-dump:
+	@test -n "$(LLAMA_CPP_DIR)" || { echo "usage: make llama-dump LLAMA_CPP_DIR=/path/to/llama.cpp (built with CMake in \$$LLAMA_CPP_DIR/build, or set LLAMA_CPP_BUILD)"; exit 2; }
+	@test -f "$(LLAMA_CPP_DIR)/include/llama.h" || { echo "$(LLAMA_CPP_DIR)/include/llama.h not found: LLAMA_CPP_DIR must be a llama.cpp source tree"; exit 2; }
+	@mkdir -p $(dir $(BIN))
+	$(CXX) -std=c++17 -O2 -Wall -o $(dir $(BIN))llama-dump runtimes/llamacpp/dumper/llama-dump.cpp \
+		-I$(LLAMA_CPP_DIR)/include -I$(LLAMA_CPP_DIR)/ggml/include \
+		-L$(LLAMA_CPP_BUILD)/bin -L$(LLAMA_CPP_BUILD)/src -L$(LLAMA_CPP_BUILD)/ggml/src \
+		-Wl,-rpath,$(abspath $(LLAMA_CPP_BUILD)/bin) $(LLAMA_LIBS)
 
 clean:
 	rm -rf bin $(DEMO)

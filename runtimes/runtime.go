@@ -11,6 +11,7 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/layerwise/parity/probes"
 	"github.com/layerwise/parity/runtimes/aprengine"
@@ -68,10 +69,17 @@ type Result struct {
 type Options struct {
 	Threads int       // 0: all cores
 	KVType  ggml.Type // f32 (default) or f16
+
+	// llamacpp engine (see llamacpp.Options): the llama.cpp program
+	// ("": $PARITY_LLAMA_BIN, then a built llama-dump), the mode ("exact"
+	// or "default") and a time limit per run (0: none).
+	LlamaBin  string
+	LlamaMode string
+	Timeout   time.Duration
 }
 
 // Engines lists the engine names Open accepts.
-var Engines = []string{"gguf", "apr"}
+var Engines = []string{"gguf", "apr", "llamacpp"}
 
 // Open loads path into the named engine.
 func Open(path, engine string, o Options) (Runtime, error) {
@@ -104,6 +112,8 @@ func Open(path, engine string, o Options) (Runtime, error) {
 		opts := map[string]string{"kv_type": "f32", "matmul": "f32 dequantized weights (tiled), f32 activations, float64 sums",
 			"attention": "float64 scores and softmax", "norm": "divide by rms (float64)", "rope": "pow per index (float64)"}
 		return &inProcess{engine: "apr", w: w, fwd: e, opts: opts}, nil
+	case "llamacpp":
+		return openLlamaCpp(path, o)
 	}
 	return nil, fmt.Errorf("runtimes: unknown engine %q (want %s)", engine, strings.Join(Engines, ", "))
 }

@@ -3,12 +3,14 @@ package main
 import (
 	"errors"
 	"fmt"
+	"time"
 
 	"github.com/spf13/pflag"
 
 	"github.com/layerwise/parity/probes"
 	"github.com/layerwise/parity/runtimes"
 	"github.com/layerwise/parity/runtimes/ggml"
+	"github.com/layerwise/parity/runtimes/llamacpp"
 )
 
 // promptFlags are shared by every command that runs a model: the input is
@@ -57,15 +59,21 @@ func (p *promptFlags) resolve(rt runtimes.Runtime) ([]int32, error) {
 
 // engineFlags choose and configure the engine.
 type engineFlags struct {
-	engine  string
-	threads int
-	kvType  string
+	engine    string
+	threads   int
+	kvType    string
+	llamaBin  string
+	llamaMode string
+	timeout   time.Duration
 }
 
 func (e *engineFlags) register(f *pflag.FlagSet, name, def string) {
-	f.StringVar(&e.engine, name, def, "engine: gguf (llama.cpp-faithful) or apr (f32 reference)")
+	f.StringVar(&e.engine, name, def, "engine: gguf (llama.cpp-faithful), apr (f32 reference) or llamacpp (your llama.cpp build, as a subprocess)")
 	f.IntVar(&e.threads, "threads", 0, "matmul threads (0: all cores); results do not depend on it")
 	f.StringVar(&e.kvType, "kv-type", "f32", "KV cache type: f32 (llama.cpp -ctk f32) or f16 (llama.cpp's default)")
+	f.StringVar(&e.llamaBin, "llama-bin", "", "llamacpp engine: llama-dump (make llama-dump LLAMA_CPP_DIR=…) or a stock llama-eval-callback; default $"+llamacpp.EnvBin)
+	f.StringVar(&e.llamaMode, "llama-mode", "exact", "llamacpp engine: exact (-fa off -ctk f32 -ctv f32, all logits) or default (llama.cpp's defaults)")
+	f.DurationVar(&e.timeout, "timeout", 0, "llamacpp engine: time limit per run, e.g. 10m (0: none); its process group is killed")
 }
 
 func (e *engineFlags) open(path string) (runtimes.Runtime, error) {
@@ -73,7 +81,8 @@ func (e *engineFlags) open(path string) (runtimes.Runtime, error) {
 	if err != nil || (kv != ggml.F32 && kv != ggml.F16) {
 		return nil, usageErr(fmt.Errorf("--kv-type must be f32 or f16, not %q", e.kvType))
 	}
-	return runtimes.Open(path, e.engine, runtimes.Options{Threads: e.threads, KVType: kv})
+	return runtimes.Open(path, e.engine, runtimes.Options{Threads: e.threads, KVType: kv,
+		LlamaBin: e.llamaBin, LlamaMode: e.llamaMode, Timeout: e.timeout})
 }
 
 // policyFlags select what a trace captures.

@@ -39,20 +39,10 @@ type Entry struct {
 	NaN       int64
 }
 
-// Layer splits the node name into its base and layer: "Qcur-3" → ("Qcur", 3);
-// names without a layer suffix give layer -1. View names such as
-// "Kcur-0 (view)" are returned whole with layer -1.
-func (e *Entry) Layer() (base string, layer int) {
-	i := strings.LastIndexByte(e.Name, '-')
-	if i < 0 {
-		return e.Name, -1
-	}
-	l, err := strconv.Atoi(e.Name[i+1:])
-	if err != nil || l < 0 {
-		return e.Name, -1
-	}
-	return e.Name[:i], l
-}
+// Layer splits the node name into its base and layer (SplitName): "Qcur-3"
+// → ("Qcur", 3); names without a layer suffix and view names such as
+// "Kcur-0 (view)" give layer -1.
+func (e *Entry) Layer() (base string, layer int) { return SplitName(e.Name) }
 
 // Rows is the number of token rows: ne1 for [features, tokens] tensors,
 // ne2 for [head_dim, heads, tokens] ones.

@@ -1,0 +1,9 @@
+//go:build !unix
+
+package llamacpp
+
+import "os/exec"
+
+// ownProcessGroup leaves the command as it is: without process groups,
+// cancellation kills the process alone (exec.CommandContext's default).
+func ownProcessGroup(*exec.Cmd) {}
