@@ -57,6 +57,23 @@
 // every value of a position depends only on that position's row and the
 // cached rows before it, each reduced by one goroutine in a fixed order.
 //
+// Each operation of a layer is a method of its own (attnNorm, project,
+// qkNorm, rope, store, attention, activate), so the forward pass and
+// replay run the same code. ReplayLayer runs one layer alone on a given
+// layer input, and ReplayOp one operation on given input slots (teacher
+// forcing: another run's recorded tensors), both over positions 0..T−1
+// with a fresh cache and recorded as step 0, leaving the engine's cache
+// alone; their results are bit-identical to the forward pass on the same
+// inputs. Options.Faults plants the engine faults of runtimes/faults at
+// their layer, as ggufengine plants them but in this engine's numerics:
+// RMSEps (eps 0.1 in the attention norm), SkipQKVBias, SkipQKNorm,
+// RopeStyle, AttnScale (1/hd), GQAMap (h mod n_head_kv), GELU (tanh
+// approximation, float64), KVF16 (K and V rounded to f16 on store, every
+// step; the probabilities are not rounded, as there is no f16 product
+// here), and on decode steps (step > 0) DecodeRopePos (rotate for p+1),
+// SwapKV (K stored in the V cache and V in the K cache) and StaleKV (the
+// new rows also overwrite the previous positions' rows).
+//
 // It must not import ggufengine or share its kernels (a differential tool
 // needs two independent implementations), and it never judges what it
 // computed.

@@ -6,6 +6,7 @@ import (
 	"runtime"
 
 	"github.com/layerwise/parity/probes"
+	"github.com/layerwise/parity/runtimes/faults"
 	"github.com/layerwise/parity/runtimes/model"
 	"github.com/layerwise/parity/runtimes/quant"
 )
@@ -18,6 +19,9 @@ type Options struct {
 	// MaxContext bounds the KV cache; 0 means the model's training
 	// context, or 4096 when the file does not say.
 	MaxContext int
+	// Faults are planted bugs, for tests and parity selftest, applied as
+	// ggufengine applies them. Empty: clean.
+	Faults faults.Set
 }
 
 // layerWeights are one block's tensors: vectors decoded to f32 once,
@@ -38,12 +42,10 @@ type Engine struct {
 	outNorm []float32
 	lmHead  *model.Tensor
 	layers  []layerWeights
-	// kCache[l] and vCache[l] hold one row of n_head_kv·head_dim f32
-	// values per position already run: k after RoPE, v as projected.
-	kCache, vCache [][]float32
-	nPast          int
-	maxCtx         int
-	mm             *tiler
+	cache   []kvLayer // one per layer
+	nPast   int
+	maxCtx  int
+	mm      *tiler
 }
 
 // New prepares an engine over w, which must stay open while the engine is
@@ -55,7 +57,7 @@ func New(w *model.Weights, o Options) (*Engine, error) {
 	}
 	c := w.Config
 	e := &Engine{cfg: c, opts: o, layers: make([]layerWeights, c.NLayer), mm: newTiler(o.Threads),
-		kCache: make([][]float32, c.NLayer), vCache: make([][]float32, c.NLayer)}
+		cache: make([]kvLayer, c.NLayer)}
 	e.maxCtx = o.MaxContext
 	if e.maxCtx <= 0 {
 		e.maxCtx = c.NCtx
@@ -146,9 +148,7 @@ func (e *Engine) Config() *model.Config { return e.cfg }
 // Reset empties the KV cache so the next Forward starts at position 0.
 func (e *Engine) Reset() {
 	e.nPast = 0
-	for l := range e.kCache {
-		e.kCache[l], e.vCache[l] = e.kCache[l][:0], e.vCache[l][:0]
-	}
+	e.truncate(0)
 }
 
 // Pos is the number of positions already in the KV cache.
@@ -181,11 +181,11 @@ func (e *Engine) Forward(ctx context.Context, step int, tokens []int32, rec *pro
 	}
 	rec.Capture(step, -1, probes.Embed, pos0, d, x)
 
-	b := newBatch(c, pos0, T, e.opts.Threads)
+	b := newBatch(c, pos0+T, T, e.opts.Threads)
 	for l := range e.layers {
 		err := ctx.Err()
 		if err == nil {
-			err = e.layer(l, x, b, step, rec)
+			err = e.layer(l, x, pos0, step, &e.cache[l], b, rec)
 		}
 		if err != nil {
 			e.truncate(pos0)
@@ -204,11 +204,12 @@ func (e *Engine) Forward(ctx context.Context, step int, tokens []int32, rec *pro
 	return logits, nil
 }
 
-// truncate drops cached positions from pos on (undoing a failed Forward).
+// truncate drops cached positions from pos on (undoing a failed Forward;
+// a row the StaleKV fault overwrote stays overwritten).
 func (e *Engine) truncate(pos int) {
 	n := pos * e.cfg.KVDim()
-	for l := range e.kCache {
-		e.kCache[l] = e.kCache[l][:min(n, len(e.kCache[l]))]
-		e.vCache[l] = e.vCache[l][:min(n, len(e.vCache[l]))]
+	for l := range e.cache {
+		kv := &e.cache[l]
+		kv.k, kv.v = kv.k[:min(n, len(kv.k))], kv.v[:min(n, len(kv.v))]
 	}
 }

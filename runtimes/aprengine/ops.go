@@ -27,17 +27,24 @@ func rmsNorm(y, x, w []float32, n int, eps float32) {
 	}
 }
 
-// ropeTable holds cos θ and sin θ for every position of a batch and every
+// ropeTable holds cos θ and sin θ for every row of a batch and every
 // rotated pair, θ_i = pos · freq_scale · base^(−2i/n_rot), each θ computed
 // directly with math.Pow in float64 (ggml instead advances θ by repeated
-// f32 multiplication by base^(−2/n_rot)).
+// f32 multiplication by base^(−2/n_rot)). The zero value holds no rows.
 type ropeTable struct {
+	pos0, T  int       // positions pos0..pos0+T−1
 	half     int       // n_rot / 2 pairs per head
 	cos, sin []float64 // [T × half]
 }
 
-func newRopeTable(pos0, T, nRot int, base, freqScale float32) *ropeTable {
-	rt := &ropeTable{half: nRot / 2, cos: make([]float64, T*nRot/2), sin: make([]float64, T*nRot/2)}
+// fill makes the table hold positions pos0..pos0+T−1, recomputing it only
+// when it holds other positions, so the q and k of a batch share one table.
+func (rt *ropeTable) fill(pos0, T, nRot int, base, freqScale float32) {
+	if rt.cos != nil && rt.pos0 == pos0 && rt.T == T && rt.half == nRot/2 {
+		return
+	}
+	rt.pos0, rt.T, rt.half = pos0, T, nRot/2
+	rt.cos, rt.sin = make([]float64, T*rt.half), make([]float64, T*rt.half)
 	for t := 0; t < T; t++ {
 		for i := 0; i < rt.half; i++ {
 			theta := float64(pos0+t) * float64(freqScale) * math.Pow(float64(base), -2*float64(i)/float64(nRot))
@@ -45,7 +52,6 @@ func newRopeTable(pos0, T, nRot int, base, freqScale float32) *ropeTable {
 			rt.sin[t*rt.half+i] = math.Sin(theta)
 		}
 	}
-	return rt
 }
 
 // rotate applies RoPE at batch row t to one head x in place. neox pairs
@@ -72,16 +78,22 @@ func silu(x float32) float32 {
 	return float32(v / (1 + math.Exp(-v)))
 }
 
+// geluTanh is GELU's tanh approximation, ½·x·(1 + tanh(√(2/π)·(x +
+// 0.044715·x³))), in float64, rounded to f32 (the GELU fault).
+func geluTanh(x float32) float32 {
+	v := float64(x)
+	return float32(0.5 * v * (1 + math.Tanh(math.Sqrt(2/math.Pi)*(v+0.044715*v*v*v))))
+}
+
 // attendHead computes one query head's attention output over n visible
-// keys: out = Σ_j p_j·v_j with p = softmax(q·k_j / √hd). keys and values
+// keys: out = Σ_j p_j·v_j with p = softmax(q·k_j · scale). keys and values
 // hold rows of stride elements; the head's slice starts at off. Scores,
 // softmax and the weighted sum are all float64 (scores and acc are scratch
 // of at least n and len(out)), with one rounding per output element; the
 // sum over j runs in position order. Masked (future) positions are simply
 // not visited: a causal mask contributes exp(−∞) = 0.
-func attendHead(out, q, keys, values []float32, n, stride, off int, scores, acc []float64) {
+func attendHead(out, q, keys, values []float32, n, stride, off int, scale float64, scores, acc []float64) {
 	hd := len(q)
-	scale := 1 / math.Sqrt(float64(hd))
 	s := scores[:n]
 	best := math.Inf(-1)
 	for j := range s {

@@ -1,0 +1,128 @@
+package aprengine
+
+import (
+	"context"
+	"fmt"
+
+	"github.com/layerwise/parity/probes"
+)
+
+// ReplayLayer runs layer l alone over the prompt positions 0..T−1, taking
+// x ([T × n_embd]) as the layer input, with a fresh cache of its own (the
+// engine's cache is untouched), and records the layer's slots as step 0.
+// Teacher forcing feeds it another run's recorded layer input, so what
+// comes out differs from that run's layer output only by what this engine
+// does differently in this one layer.
+func (e *Engine) ReplayLayer(ctx context.Context, l int, x []float32, rec *probes.Recorder) error {
+	T, err := e.rows(l, x, e.cfg.NEmbd)
+	if err != nil {
+		return err
+	}
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	xx := append([]float32(nil), x...)
+	return e.layer(l, xx, 0, 0, &kvLayer{}, newBatch(e.cfg, T, T, e.opts.Threads), rec)
+}
+
+// ReplayOp computes one slot of layer l over prompt positions 0..T−1 from
+// the given inputs, with exactly the code the forward pass uses for it. in
+// holds the slots out.Inputs names ([T × per-token] each); x is the layer
+// input, needed by attn_norm and attn_resid. The result is the slot's value.
+// Neither the inputs nor the engine's cache are modified; attn_ctx attends
+// over a fresh cache holding just the given keys and values.
+func (e *Engine) ReplayOp(ctx context.Context, l int, out probes.Slot, x []float32, in map[probes.Slot][]float32) ([]float32, error) {
+	c := e.cfg
+	need, needX, ok := out.Inputs(c.Arch.QKNorm)
+	if (out == probes.QNorm || out == probes.KNorm) && !c.Arch.QKNorm {
+		return nil, fmt.Errorf("aprengine: slot %s is not in the %s graph", out, c.Arch.Name)
+	}
+	if !ok {
+		return nil, fmt.Errorf("aprengine: slot %s has no replayable operation", out)
+	}
+	if l < 0 || l >= c.NLayer {
+		return nil, fmt.Errorf("aprengine: no layer %d", l)
+	}
+	dims := probes.Dims{Embd: c.NEmbd, Heads: c.NHead, KVHeads: c.NHeadKV, HeadDim: c.HeadDim, FF: c.NFF, Vocab: c.NVocab}
+	T := -1
+	check := func(name string, v []float32, perToken int) error {
+		if perToken <= 0 || len(v) == 0 || len(v)%perToken != 0 || (T >= 0 && len(v)/perToken != T) {
+			return fmt.Errorf("aprengine: replay %s: input %s has %d values, not T×%d", out, name, len(v), perToken)
+		}
+		T = len(v) / perToken
+		return nil
+	}
+	for _, s := range need {
+		if err := check(s.String(), in[s], s.PerToken(dims)); err != nil {
+			return nil, err
+		}
+	}
+	if needX {
+		if err := check("layer input", x, c.NEmbd); err != nil {
+			return nil, err
+		}
+	}
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	dst := make([]float32, T*out.PerToken(dims))
+	cp := func(s probes.Slot) []float32 { return append(dst[:0], in[s]...) }
+	lw := &e.layers[l]
+	switch out {
+	case probes.AttnNorm:
+		e.attnNorm(l, dst, x)
+	case probes.Q, probes.K, probes.V:
+		if err := e.project(l, out, dst, in[probes.AttnNorm], T); err != nil {
+			return nil, err
+		}
+	case probes.QNorm:
+		e.qkNorm(l, out, cp(probes.Q))
+	case probes.KNorm:
+		e.qkNorm(l, out, cp(probes.K))
+	case probes.QRope, probes.KRope:
+		heads := c.NHead
+		if out == probes.KRope {
+			heads = c.NHeadKV
+		}
+		e.rope(l, cp(need[0]), heads, 0, false, &ropeTable{})
+	case probes.AttnCtx:
+		b := newBatch(c, T, T, e.opts.Threads)
+		copy(b.q, in[probes.QRope])
+		kv := &kvLayer{}
+		e.store(l, kv, in[probes.KRope], in[probes.V], false)
+		e.attention(l, b, kv, 0)
+		copy(dst, b.ctx)
+	case probes.AttnOut:
+		return dst, e.mm.mul(dst, lw.wo, in[probes.AttnCtx], T)
+	case probes.AttnResid:
+		addInto(cp(probes.AttnOut), x)
+	case probes.FFNNorm:
+		rmsNorm(dst, in[probes.AttnResid], lw.ffnNorm, c.NEmbd, c.RMSEps)
+	case probes.FFNGate:
+		return dst, e.mm.mul(dst, lw.wGate, in[probes.FFNNorm], T)
+	case probes.FFNUp:
+		return dst, e.mm.mul(dst, lw.wUp, in[probes.FFNNorm], T)
+	case probes.FFNAct:
+		e.activate(l, cp(probes.FFNGate))
+	case probes.FFNSwiGLU:
+		mulInto(cp(probes.FFNAct), in[probes.FFNUp])
+	case probes.FFNOut:
+		return dst, e.mm.mul(dst, lw.wDown, in[probes.FFNSwiGLU], T)
+	case probes.Out:
+		addInto(cp(probes.AttnResid), in[probes.FFNOut])
+	default:
+		return nil, fmt.Errorf("aprengine: slot %s has no replayable operation", out)
+	}
+	return dst, nil
+}
+
+// rows returns how many rows of width w x holds, checking layer l exists.
+func (e *Engine) rows(l int, x []float32, w int) (int, error) {
+	if l < 0 || l >= e.cfg.NLayer {
+		return 0, fmt.Errorf("aprengine: no layer %d", l)
+	}
+	if len(x) == 0 || len(x)%w != 0 {
+		return 0, fmt.Errorf("aprengine: layer input has %d values, not a multiple of n_embd %d", len(x), w)
+	}
+	return len(x) / w, nil
+}
