@@ -46,7 +46,7 @@ func Diff(a, b *probes.Trace, o Options) (*Result, error) {
 	if ha, hb := a.Header.Model.SHA256, b.Header.Model.SHA256; ha != "" && hb != "" && ha != hb {
 		res.Notes = append(res.Notes, fmt.Sprintf("the model files differ: A sha256 %.12s…, B %.12s…", ha, hb))
 	}
-	pairRecords(res, a, b, budget)
+	pairRecords(res, a, b, func(k probes.Key) Threshold { return budgetFor(k, &o, budget) })
 	finish(res)
 	return res, nil
 }
@@ -92,7 +92,7 @@ func checkTokens(a, b *probes.Header) TokenCheck {
 }
 
 // pairRecords walks the union of both traces' keys in execution order.
-func pairRecords(res *Result, a, b *probes.Trace, budget map[probes.Slot]Threshold) {
+func pairRecords(res *Result, a, b *probes.Trace, budget func(probes.Key) Threshold) {
 	ia, ib := a.Index(), b.Index()
 	keys := make([]probes.Key, 0, len(ia)+len(ib))
 	for k := range ia {
@@ -130,7 +130,7 @@ func pairRecords(res *Result, a, b *probes.Trace, budget map[probes.Slot]Thresho
 			p.Verdict, p.Reason, p.Fix = Refused, r.reason, r.fix
 		} else {
 			p.Note = s.note
-			p.Verdict, p.Reason, p.Metrics = measure(s, k.Slot, budget[k.Slot])
+			p.Verdict, p.Reason, p.Metrics = measure(s, k.Slot, budget(k))
 		}
 		if ra.Derived || rb.Derived {
 			p.Note = join(p.Note, derivedNote(ra, rb))

@@ -80,9 +80,23 @@ const (
 	// ProfileExact holds 1e-8 everywhere: for two engines that both
 	// compute in f32 from the same weights and should agree to rounding.
 	ProfileExact
+	// ProfileCalibrated judges every record against the noise floor
+	// measured for it on this model and these tokens (Options.Floor: the
+	// NMSE activation quantization alone causes there): budget =
+	// max(exact budget, CalibratedFactor × floor). Records without a
+	// measured floor fall back to ProfileQuant's budget.
+	ProfileCalibrated
 )
 
-var profileNames = [...]string{ProfileQuant: "quant", ProfileExact: "exact"}
+// CalibratedFactor is how far above its measured noise floor a record may
+// sit and still PASS under ProfileCalibrated. Two correct engines, one
+// quantizing activations and one not, differ by the floor itself (ratio
+// ≈ 1: everything else they do agrees to ~1e-13), so 4× leaves room for
+// a second source of rounding while a planted fault (10× to 10⁴× the
+// floor) fails.
+const CalibratedFactor = 4
+
+var profileNames = [...]string{ProfileQuant: "quant", ProfileExact: "exact", ProfileCalibrated: "calibrated"}
 
 func (p Profile) String() string {
 	if p >= 0 && int(p) < len(profileNames) {
@@ -98,7 +112,7 @@ func ParseProfile(s string) (Profile, error) {
 			return Profile(p), nil
 		}
 	}
-	return 0, fmt.Errorf("diff: --profile must be quant or exact, not %q", s)
+	return 0, fmt.Errorf("diff: --profile must be quant, exact or calibrated, not %q", s)
 }
 
 // MarshalText writes String().
@@ -265,4 +279,27 @@ type Options struct {
 	Align     Align
 	Profile   Profile
 	Overrides []Override
+	// Floor is the measured noise floor per record (runtimes.NoiseFloor),
+	// used by ProfileCalibrated.
+	Floor map[probes.Key]float64
+}
+
+// budgetFor returns the threshold record k is judged by: a --threshold
+// override of its slot if any, else the calibrated budget from its
+// measured floor, else the profile's budget for the slot.
+func budgetFor(k probes.Key, o *Options, perSlot map[probes.Slot]Threshold) Threshold {
+	th := perSlot[k.Slot]
+	if o.Profile != ProfileCalibrated || strings.HasPrefix(th.Source, "--threshold") {
+		return th
+	}
+	floor, ok := o.Floor[k]
+	if !ok || math.IsNaN(floor) || math.IsInf(floor, 0) {
+		th.Source = "quant (no floor measured)"
+		return th
+	}
+	b := max(exactBudget, CalibratedFactor*floor)
+	if info, _ := k.Slot.Info(); info.Discrete {
+		b = 0
+	}
+	return Threshold{Slot: k.Slot, NMSE: Float(b), Source: fmt.Sprintf("calibrated: floor %.2g ×%d", floor, CalibratedFactor)}
 }

@@ -15,6 +15,7 @@ import (
 
 	"github.com/layerwise/parity/probes"
 	"github.com/layerwise/parity/runtimes/aprengine"
+	"github.com/layerwise/parity/runtimes/faults"
 	"github.com/layerwise/parity/runtimes/ggml"
 	"github.com/layerwise/parity/runtimes/ggufengine"
 	"github.com/layerwise/parity/runtimes/model"
@@ -76,6 +77,12 @@ type Options struct {
 	LlamaBin  string
 	LlamaMode string
 	Timeout   time.Duration
+
+	// Faults plants bugs in an in-process engine (tests, parity selftest).
+	Faults faults.Set
+	// F32Activations runs the GGUF engine without activation quantization
+	// (the noise-floor measurement; see NoiseFloor).
+	F32Activations bool
 }
 
 // Engines lists the engine names Open accepts.
@@ -85,37 +92,55 @@ var Engines = []string{"gguf", "apr", "llamacpp"}
 func Open(path, engine string, o Options) (Runtime, error) {
 	switch engine {
 	case "gguf":
-		w, err := model.OpenGGUF(path)
+		w, err := model.Open(path)
 		if err != nil {
 			return nil, err
 		}
-		e, err := ggufengine.New(w, ggufengine.Options{Threads: o.Threads, KVType: o.KVType})
+		e, err := ggufengine.New(w, ggufengine.Options{Threads: o.Threads, KVType: o.KVType, Faults: o.Faults, F32Activations: o.F32Activations})
 		if err != nil {
 			w.Close()
 			return nil, err
 		}
 		opts := map[string]string{"kv_type": kvName(o.KVType), "matmul": "quantized, activations in vec_dot_type", "attention": "f32, no flash attention"}
+		if o.F32Activations {
+			opts["matmul"] = "dequantized weights, f32 activations"
+		}
+		addFaults(opts, o.Faults)
 		return &inProcess{engine: "gguf", w: w, fwd: e, opts: opts}, nil
 	case "apr":
 		if o.KVType != 0 && o.KVType != ggml.F32 {
 			return nil, fmt.Errorf("runtimes: the apr engine keeps an f32 KV cache, not %s", o.KVType)
 		}
-		w, err := model.OpenGGUF(path)
+		w, err := model.Open(path)
 		if err != nil {
 			return nil, err
 		}
-		e, err := aprengine.New(w, aprengine.Options{Threads: o.Threads})
+		e, err := aprengine.New(w, aprengine.Options{Threads: o.Threads, Faults: o.Faults})
 		if err != nil {
 			w.Close()
 			return nil, err
 		}
 		opts := map[string]string{"kv_type": "f32", "matmul": "f32 dequantized weights (tiled), f32 activations, float64 sums",
 			"attention": "float64 scores and softmax", "norm": "divide by rms (float64)", "rope": "pow per index (float64)"}
+		addFaults(opts, o.Faults)
 		return &inProcess{engine: "apr", w: w, fwd: e, opts: opts}, nil
 	case "llamacpp":
 		return openLlamaCpp(path, o)
 	}
 	return nil, fmt.Errorf("runtimes: unknown engine %q (want %s)", engine, strings.Join(Engines, ", "))
+}
+
+// addFaults records planted faults in the engine options, so a trace taken
+// from a faulted engine says so in its header.
+func addFaults(opts map[string]string, fs faults.Set) {
+	if len(fs) == 0 {
+		return
+	}
+	names := make([]string, len(fs))
+	for i, f := range fs {
+		names[i] = f.String()
+	}
+	opts["faults"] = strings.Join(names, ",")
 }
 
 func kvName(t ggml.Type) string {

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"encoding/json"
 
 	"github.com/spf13/cobra"
@@ -11,11 +12,10 @@ import (
 )
 
 type diffOptions struct {
-	align      string
-	profile    string
-	thresholds []string
-	json       bool
-	verbose    bool
+	judge   diffFlags
+	json    bool
+	verbose bool
+	threads int
 }
 
 func newDiffCommand(a *app) *cobra.Command {
@@ -30,34 +30,22 @@ are REFUSED with the reason and the fix, never given a number.
 
 Exit status: 0 PASS or WARN, 1 FAIL, 2 REFUSED, 3 usage or I/O error.`,
 		Args: cobra.ExactArgs(2),
-		RunE: func(_ *cobra.Command, args []string) error {
-			return runDiff(a, args[0], args[1], o)
+		RunE: func(cmd *cobra.Command, args []string) error {
+			return runDiff(cmd.Context(), a, args[0], args[1], o)
 		},
 	}
 	f := cmd.Flags()
-	f.StringVar(&o.align, "align", "auto", "positions to compare: auto (the common ones), strict (refuse any mismatch), last, or all")
-	f.StringVar(&o.profile, "profile", "quant", "tolerance profile: quant (f32 vs activation-quantizing engine) or exact (1e-8)")
-	f.StringArrayVar(&o.thresholds, "threshold", nil, "NMSE budget override SLOT=VALUE, globs allowed (e.g. ffn_*=1e-3); repeatable")
+	o.judge.register(f)
+	f.IntVar(&o.threads, "threads", 0, "threads for measuring the noise floor (calibrated profile)")
 	f.BoolVar(&o.json, "json", false, "print the result as JSON")
 	f.BoolVarP(&o.verbose, "verbose", "v", false, "list every pair, not just the worst of each layer and the non-PASS ones")
 	return cmd
 }
 
-func runDiff(a *app, pathA, pathB string, o diffOptions) error {
-	var opts diff.Options
-	var err error
-	if opts.Align, err = diff.ParseAlign(o.align); err != nil {
-		return usageErr(err)
-	}
-	if opts.Profile, err = diff.ParseProfile(o.profile); err != nil {
-		return usageErr(err)
-	}
-	for _, s := range o.thresholds {
-		ov, err := diff.ParseOverride(s)
-		if err != nil {
-			return usageErr(err)
-		}
-		opts.Overrides = append(opts.Overrides, ov)
+func runDiff(ctx context.Context, a *app, pathA, pathB string, o diffOptions) error {
+	opts, err := o.judge.options()
+	if err != nil {
+		return err
 	}
 	paint, err := a.painter(a.stdout)
 	if err != nil {
@@ -71,9 +59,22 @@ func runDiff(a *app, pathA, pathB string, o diffOptions) error {
 	if err != nil {
 		return err
 	}
+	var note string
+	if opts.Profile == diff.ProfileCalibrated {
+		// The floor is measured on the traced model (when its file is still
+		// there) over A's tokens, exactly as bisect measures it, so a diff of
+		// two traces judges like the bisect that could have produced them.
+		h := &ta.Header
+		if opts.Floor, err = noiseFloor(ctx, []probes.Model{tb.Header.Model, h.Model}, h.Tokens[:h.PromptLen], h.Tokens[h.PromptLen:], o.threads); err != nil {
+			note = "no noise floor (" + err.Error() + "); quant budgets used"
+		}
+	}
 	res, err := diff.Diff(ta, tb, opts)
 	if err != nil {
 		return err
+	}
+	if note != "" {
+		res.Notes = append(res.Notes, note)
 	}
 	res.A.File, res.B.File = pathA, pathB
 	if o.json {

@@ -77,12 +77,21 @@ func (e *engineFlags) register(f *pflag.FlagSet, name, def string) {
 }
 
 func (e *engineFlags) open(path string) (runtimes.Runtime, error) {
+	o, err := e.options()
+	if err != nil {
+		return nil, err
+	}
+	return runtimes.Open(path, e.engine, o)
+}
+
+// options are the runtime settings the flags describe (all but the engine).
+func (e *engineFlags) options() (runtimes.Options, error) {
 	kv, err := ggml.ParseType(e.kvType)
 	if err != nil || (kv != ggml.F32 && kv != ggml.F16) {
-		return nil, usageErr(fmt.Errorf("--kv-type must be f32 or f16, not %q", e.kvType))
+		return runtimes.Options{}, usageErr(fmt.Errorf("--kv-type must be f32 or f16, not %q", e.kvType))
 	}
-	return runtimes.Open(path, e.engine, runtimes.Options{Threads: e.threads, KVType: kv,
-		LlamaBin: e.llamaBin, LlamaMode: e.llamaMode, Timeout: e.timeout})
+	return runtimes.Options{Threads: e.threads, KVType: kv,
+		LlamaBin: e.llamaBin, LlamaMode: e.llamaMode, Timeout: e.timeout}, nil
 }
 
 // policyFlags select what a trace captures.

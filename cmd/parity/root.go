@@ -66,6 +66,7 @@ different samples, and says why.`,
 		newTokenizeCommand(a),
 		newRunCommand(a),
 		newTraceCommand(a),
+		newBisectCommand(a),
 		newDiffCommand(a),
 	)
 	return root

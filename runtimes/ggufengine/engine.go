@@ -25,6 +25,12 @@ type Options struct {
 	MaxContext int
 	// Faults are planted bugs, for tests and parity selftest. Empty: clean.
 	Faults faults.Set
+	// F32Activations multiplies the dequantized weights with the f32
+	// activations instead of quantizing the activations first. It is not
+	// what llama.cpp does: parity runs the engine both ways on the same
+	// weights to measure the noise floor that activation quantization alone
+	// causes, and derives its tolerance budgets from it.
+	F32Activations bool
 }
 
 // matrix is a weight matrix in a form the quant kernels take directly.
@@ -224,6 +230,9 @@ func (e *Engine) Forward(ctx context.Context, step int, tokens []int32, rec *pro
 
 // matmul computes dst[t·rows + r] = W[r] · x[t] for the T rows of x.
 func (e *Engine) matmul(dst []float32, w matrix, x []float32, T int) error {
+	if e.opts.F32Activations {
+		return e.matmulF32Act(dst, w, x, T)
+	}
 	if err := quant.MatMul(dst, w.data, w.typ, w.rows, w.cols, x, T, e.opts.Threads); err != nil {
 		return fmt.Errorf("ggufengine: %s: %w", w.name, err)
 	}

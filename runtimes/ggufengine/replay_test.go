@@ -176,3 +176,37 @@ func TestDecodeFaultsShowAtStepOne(t *testing.T) {
 		}
 	}
 }
+
+// TestF32ActivationsIsTheQuantizationFloor: without activation
+// quantization the GGUF engine agrees with itself on f32 weights exactly
+// (nothing is quantized there), and on Q4_K weights it differs from its
+// quantizing self by the expected ~1e-5..1e-3 NMSE per slot.
+func TestF32ActivationsIsTheQuantizationFloor(t *testing.T) {
+	tokens := []int32{1, 300, 301, 302, 303, 304}
+	for _, typ := range []ggml.Type{ggml.F32, ggml.Q4_K} {
+		w := fixture(t, "qwen2", typ)
+		q, _ := ggufengine.New(w, ggufengine.Options{Threads: 2})
+		f, _ := ggufengine.New(w, ggufengine.Options{Threads: 1, F32Activations: true})
+		tq, tf := prefill(t, q, tokens), prefill(t, f, tokens)
+		worst := 0.0
+		for _, r := range tq.Records {
+			o := tf.Find(r.Key())
+			var num, den float64
+			for i, v := range r.Full {
+				d := float64(v) - float64(o.Full[i])
+				num += d * d
+				den += float64(o.Full[i]) * float64(o.Full[i])
+			}
+			if den > 0 && num/den > worst {
+				worst = num / den
+			}
+		}
+		switch {
+		case typ == ggml.F32 && worst > 1e-10:
+			t.Errorf("f32 weights: F32Activations changed the result (worst NMSE %.2e)", worst)
+		case typ == ggml.Q4_K && (worst < 1e-7 || worst > 1e-2):
+			t.Errorf("q4_K: activation quantization floor %.2e, expected ~1e-5..1e-3", worst)
+		}
+		t.Logf("%s: worst NMSE between quantized and f32 activations %.2e", typ, worst)
+	}
+}
