@@ -45,4 +45,12 @@ func TestSetAndApplies(t *testing.T) {
 	if GQAMap.Applies(false, false, 4, 4) || GQAMap.Applies(false, false, 4, 1) || !GQAMap.Applies(false, false, 4, 2) {
 		t.Error("GQA faults need grouped heads and several KV heads")
 	}
+	for _, k := range []Kind{CorruptRows, Transpose, CorruptEmbedRow} {
+		if !k.File() || k.Applies(true, true, 4, 2) {
+			t.Errorf("%s is a file fault: no engine applies it", k)
+		}
+	}
+	if GELU.File() || !GELU.Applies(false, false, 4, 2) {
+		t.Error("GELU is an engine fault")
+	}
 }
