@@ -83,7 +83,7 @@ const (
 	// ProfileCalibrated judges every record against the noise floor
 	// measured for it on this model and these tokens (Options.Floor: the
 	// NMSE activation quantization alone causes there): budget =
-	// max(exact budget, CalibratedFactor × floor). Records without a
+	// max(1e-10, CalibratedFactor × floor). Records without a
 	// measured floor fall back to ProfileQuant's budget.
 	ProfileCalibrated
 )
@@ -95,6 +95,13 @@ const (
 // a second source of rounding while a planted fault (10× to 10⁴× the
 // floor) fails.
 const CalibratedFactor = 4
+
+// calibratedMin is the calibrated budget where the measured floor is zero
+// (f32 weights: nothing is quantized). Two f32 engines that differ only in
+// summation order and libm stay near 1e-13 there (the APR and GGUF engines
+// reach 6.6e-13 on the shared f32 models), so 1e-10 leaves three decades
+// and still sees an f16 rounding anywhere (≈1e-7).
+const calibratedMin = 1e-10
 
 var profileNames = [...]string{ProfileQuant: "quant", ProfileExact: "exact", ProfileCalibrated: "calibrated"}
 
@@ -297,7 +304,7 @@ func budgetFor(k probes.Key, o *Options, perSlot map[probes.Slot]Threshold) Thre
 		th.Source = "quant (no floor measured)"
 		return th
 	}
-	b := max(exactBudget, CalibratedFactor*floor)
+	b := max(calibratedMin, CalibratedFactor*floor)
 	if info, _ := k.Slot.Info(); info.Discrete {
 		b = 0
 	}

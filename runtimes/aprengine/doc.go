@@ -66,7 +66,7 @@
 // alone; their results are bit-identical to the forward pass on the same
 // inputs. Options.Faults plants the engine faults of runtimes/faults at
 // their layer, as ggufengine plants them but in this engine's numerics:
-// RMSEps (eps 0.1 in the attention norm), SkipQKVBias, SkipQKNorm,
+// RMSEps (eps faults.WrongEps in the attention norm), SkipQKVBias, SkipQKNorm,
 // RopeStyle, AttnScale (1/hd), GQAMap (h mod n_head_kv), GELU (tanh
 // approximation, float64), KVF16 (K and V rounded to f16 on store, every
 // step; the probabilities are not rounded, as there is no f16 product

@@ -115,11 +115,11 @@ func (e *Engine) layer(l int, x []float32, pos0, step int, kv *kvLayer, b *batch
 	return nil
 }
 
-// attnNorm is the attention RMSNorm of x into dst. Fault RMSEps: eps 0.1.
+// attnNorm is the attention RMSNorm of x into dst. Fault RMSEps: eps faults.WrongEps.
 func (e *Engine) attnNorm(l int, dst, x []float32) {
 	eps := e.cfg.RMSEps
 	if e.opts.Faults.At(faults.RMSEps, l) {
-		eps = 0.1
+		eps = faults.WrongEps
 	}
 	rmsNorm(dst, x, e.layers[l].attnNorm, e.cfg.NEmbd, eps)
 }

@@ -108,11 +108,11 @@ func (e *Engine) layer(l int, x []float32, pos0, step int, kv *kvLayer, s *scrat
 	return nil
 }
 
-// attnNorm is RMS_NORM then MUL by attn_norm.weight. Fault RMSEps: eps 0.1.
+// attnNorm is RMS_NORM then MUL by attn_norm.weight. Fault RMSEps: eps faults.WrongEps.
 func (e *Engine) attnNorm(l int, dst, x []float32) {
 	eps := e.cfg.RMSEps
 	if e.opts.Faults.At(faults.RMSEps, l) {
-		eps = 0.1
+		eps = faults.WrongEps
 	}
 	rmsNormMul(dst, x, e.layers[l].attnNorm, e.cfg.NEmbd, eps)
 }
