@@ -31,6 +31,12 @@ type Options struct {
 	// weights to measure the noise floor that activation quantization alone
 	// causes, and derives its tolerance budgets from it.
 	F32Activations bool
+	// GenericMatMul sums matmuls in ggml's generic scalar order
+	// (quant.KernelGeneric) instead of the order of the build that made
+	// the llama.cpp recordings (quant.KernelX86AVX512: AVX-512, llamafile,
+	// CPU_REPACK). An AVX2-only build of llama.cpp differs from both in
+	// the last bits.
+	GenericMatMul bool
 }
 
 // matrix is a weight matrix in a form the quant kernels take directly.
@@ -228,12 +234,22 @@ func (e *Engine) Forward(ctx context.Context, step int, tokens []int32, rec *pro
 	return logits, nil
 }
 
-// matmul computes dst[t·rows + r] = W[r] · x[t] for the T rows of x.
+// matmul computes dst[t·rows + r] = W[r] · x[t] for the T rows of x, in
+// the summation order of the recording build unless Options.GenericMatMul.
+// llama.cpp keeps token_embd out of the CPU_REPACK buffer (it is read with
+// GET_ROWS), so a tied LM head is multiplied unrepacked.
 func (e *Engine) matmul(dst []float32, w matrix, x []float32, T int) error {
 	if e.opts.F32Activations {
 		return e.matmulF32Act(dst, w, x, T)
 	}
-	if err := quant.MatMul(dst, w.data, w.typ, w.rows, w.cols, x, T, e.opts.Threads); err != nil {
+	k := quant.KernelX86AVX512
+	switch {
+	case e.opts.GenericMatMul:
+		k = quant.KernelGeneric
+	case w.name == e.embd.Name:
+		k = quant.KernelX86AVX512NoRepack
+	}
+	if err := k.MatMul(dst, w.data, w.typ, w.rows, w.cols, x, T, e.opts.Threads); err != nil {
 		return fmt.Errorf("ggufengine: %s: %w", w.name, err)
 	}
 	return nil

@@ -1,8 +1,6 @@
 package quant
 
 import (
-	"fmt"
-	"runtime"
 	"sync"
 
 	"github.com/layerwise/parity/runtimes/ggml"
@@ -18,64 +16,17 @@ import (
 // one VecDot. Each output element depends only on its weight row and its
 // activation row, so the result is bit-identical for every thread count.
 // (llama.cpp may take other paths: llamafile's sgemm for F32/F16/Q8_0/Q4_0,
-// repacked Q4_0/Q4_K/IQ4_NL GEMMs; they use the same activation
-// quantization and differ only in float summation order.)
+// repacked Q4_0/Q4_K/IQ4_NL GEMMs, and its SIMD dots; they use the same
+// activation quantization and differ only in float summation order. See
+// Kernel for an emulation of those orders.) MatMul is
+// KernelGeneric.MatMul.
 //
 // threads ≤ 0 means runtime.GOMAXPROCS(0). Rows are split into contiguous
 // ranges, one per goroutine. Scratch for the converted activations comes
 // from a pool, so a steady stream of calls does not allocate per call
 // beyond the goroutines themselves.
 func MatMul(dst []float32, w []byte, wt ggml.Type, nRows, nCols int, x []float32, nTok int, threads int) error {
-	at, ok := VecDotType(wt)
-	if !ok {
-		return &UnsupportedError{"matmul", wt}
-	}
-	if nRows < 0 || nCols < 0 || nTok < 0 {
-		return fmt.Errorf("quant: matmul %s: negative shape %d×%d, %d tokens", wt, nRows, nCols, nTok)
-	}
-	if nCols%wt.BlockSize() != 0 || nCols%at.BlockSize() != 0 {
-		return fmt.Errorf("quant: matmul %s: row length %d is not a multiple of the block size %d", wt, nCols, max(wt.BlockSize(), at.BlockSize()))
-	}
-	wRow := nCols / wt.BlockSize() * wt.TypeSize()
-	aRow := nCols / at.BlockSize() * at.TypeSize()
-	switch {
-	case len(w) != nRows*wRow:
-		return fmt.Errorf("quant: matmul %s: weights are %d bytes, %d rows of %d need %d", wt, len(w), nRows, nCols, nRows*wRow)
-	case len(x) != nTok*nCols:
-		return fmt.Errorf("quant: matmul %s: activations have %d values, %d tokens of %d need %d", wt, len(x), nTok, nCols, nTok*nCols)
-	case len(dst) != nTok*nRows:
-		return fmt.Errorf("quant: matmul %s: dst has %d values, want %d", wt, len(dst), nTok*nRows)
-	}
-	if nRows == 0 || nTok == 0 {
-		return nil
-	}
-
-	bufp := scratch.Get().(*[]byte)
-	defer scratch.Put(bufp)
-	if cap(*bufp) < nTok*aRow {
-		*bufp = make([]byte, nTok*aRow)
-	}
-	act := (*bufp)[:nTok*aRow]
-
-	from := lookup(at).fromFloat
-	dot := lookup(wt).dot
-	if threads <= 0 {
-		threads = runtime.GOMAXPROCS(0)
-	}
-	parallel(nTok, threads, func(t0, t1 int) {
-		for t := t0; t < t1; t++ {
-			from(x[t*nCols:(t+1)*nCols], act[t*aRow:(t+1)*aRow])
-		}
-	})
-	parallel(nRows, threads, func(r0, r1 int) {
-		for r := r0; r < r1; r++ {
-			wr := w[r*wRow : (r+1)*wRow]
-			for t := 0; t < nTok; t++ {
-				dst[t*nRows+r] = dot(nCols, wr, act[t*aRow:(t+1)*aRow])
-			}
-		}
-	})
-	return nil
+	return KernelGeneric.MatMul(dst, w, wt, nRows, nCols, x, nTok, threads)
 }
 
 var scratch = sync.Pool{New: func() any { return new([]byte) }}

@@ -1,0 +1,179 @@
+package quant
+
+import (
+	"fmt"
+	"runtime"
+
+	"github.com/layerwise/parity/runtimes/ggml"
+)
+
+// Kernel selects whose float summation order Kernel.MatMul reproduces.
+// The activation conversion and every integer block sum are the same for
+// all kernels; only the order in which the float partial sums are scaled,
+// accumulated and reduced differs, which moves results by an ulp or so.
+//
+// ggml picks the order per build and per call: llama.cpp compiled for
+// another CPU (an AVX2-only x86, ARM) or with other options sums
+// differently from both kernels here, so bit-exactness with a recording
+// holds only for the build the kernel names.
+type Kernel uint8
+
+const (
+	// KernelGeneric is the scalar order of ggml's generic kernels:
+	// ggml_vec_dot_*_generic (ggml-cpu/quants.c) and the non-SIMD branches
+	// of ggml_vec_dot_f32/f16/bf16 (vec.cpp), one dot per output, as the
+	// per-kernel doc comments of this package state. MatMul uses it.
+	KernelGeneric Kernel = iota
+
+	// KernelX86AVX512 is ggml-cpu at llama.cpp 3f545bec built with GCC 12
+	// and -march=native on an AVX-512 CPU (AVX512F/BW/DQ/VL, FMA, F16C),
+	// GGML_LLAMAFILE on and the CPU_REPACK buffer in use: the build of the
+	// shared llama.cpp recordings. That CPU lacks AVX512-FP16; on one that
+	// has it, ggml_vec_dot_f16 accumulates in fp16 and differs. Per weight
+	// type:
+	//   - F32, F16: with ≥ 2 activation rows, nCols % 16 == 0 and
+	//     nRows % 4 == 0, llamafile's tinyBLAS (dotF32Tiny, dotF16Tiny);
+	//     otherwise ggml_vec_dot_f32/f16 with 4×16 lanes (dotF32Vec,
+	//     dotF16Vec).
+	//   - Q8_0: ggml_vec_dot_q8_0_q8_0 for one row, tinyBLAS_Q0_AVX for
+	//     more; both sum in the same order (dotQ8_0X86).
+	//   - Q4_K with nRows % 8 == 0: repacked to block_q4_Kx8; the first
+	//     nTok − nTok%4 rows go through ggml_gemm_q4_K_8x8_q8_K with
+	//     activations from ggml_quantize_mat_q8_K_4x8, the rest through the
+	//     GEMV with quantize_row_q8_K (dotQ4_KGemm, fromFloatQ8_K4x8,
+	//     dotQ4_KGemv).
+	//     Other Q4_K matrices: ggml_vec_dot_q4_K_q8_K (dotQ4_KX86).
+	//   - Q6_K: ggml_vec_dot_q6_K_q8_K (dotQ6_KX86); x86 does not repack it.
+	//   - Every other type keeps the generic order; no recording exercises
+	//     them yet, and their x86 kernels (Q4_0/IQ4_NL repacks, Q5_0 in
+	//     tinyBLAS, the other K-quant dots) are not emulated.
+	// None of these orders depends on the thread count or on how ggml
+	// splits the work into chunks: each output has its own accumulators,
+	// and gemm against gemv is decided by nTok alone.
+	KernelX86AVX512
+
+	// KernelX86AVX512NoRepack is KernelX86AVX512 for a matrix that is not
+	// in the CPU_REPACK buffer: llama.cpp run with --no-repack, or a Q4_K
+	// token_embd reused as the LM head (llama.cpp keeps token_embd in the
+	// plain CPU buffer because it is read with GET_ROWS). Q4_K then always
+	// takes ggml_vec_dot_q4_K_q8_K.
+	KernelX86AVX512NoRepack
+)
+
+func (k Kernel) String() string {
+	switch k {
+	case KernelGeneric:
+		return "generic"
+	case KernelX86AVX512:
+		return "x86-avx512-llamafile-repack"
+	case KernelX86AVX512NoRepack:
+		return "x86-avx512-llamafile"
+	}
+	return fmt.Sprintf("Kernel(%d)", uint8(k))
+}
+
+// plan is how one matmul runs: which conversion each activation row gets
+// and which dot each output.
+type plan struct {
+	from  func(src []float32, dst []byte) // activation rows ≥ n4
+	dot   func(n int, w, a []byte) float32
+	n4    int // rows < n4 use from4 and dot4
+	from4 func(src []float32, dst []byte)
+	dot4  func(n int, w, a []byte) float32
+}
+
+func (k Kernel) plan(wt, at ggml.Type, nRows, nCols, nTok int) plan {
+	p := plan{from: lookup(at).fromFloat, dot: lookup(wt).dot}
+	if k == KernelGeneric {
+		return p
+	}
+	batched := nTok >= 2
+	switch wt {
+	case ggml.F32:
+		p.dot = dotF32Vec
+		if batched && nCols%16 == 0 && nRows%4 == 0 {
+			p.dot = dotF32Tiny
+		}
+	case ggml.F16:
+		p.dot = dotF16Vec
+		if batched && nCols%16 == 0 && nRows%4 == 0 {
+			p.dot = dotF16Tiny
+		}
+	case ggml.Q8_0:
+		p.dot = dotQ8_0X86
+	case ggml.Q4_K:
+		p.dot = dotQ4_KX86
+		if k == KernelX86AVX512 && nRows%8 == 0 {
+			p.dot = dotQ4_KGemv
+			p.n4, p.from4, p.dot4 = nTok-nTok%4, fromFloatQ8_K4x8, dotQ4_KGemm
+		}
+	case ggml.Q6_K:
+		p.dot = dotQ6_KX86
+	}
+	return p
+}
+
+// MatMul computes dst[t·nRows + r] = dot(w row r, x row t) like MatMul,
+// summing in k's order. threads ≤ 0 means runtime.GOMAXPROCS(0); the
+// result does not depend on it.
+func (k Kernel) MatMul(dst []float32, w []byte, wt ggml.Type, nRows, nCols int, x []float32, nTok int, threads int) error {
+	if k > KernelX86AVX512NoRepack {
+		return fmt.Errorf("quant: matmul: unknown kernel %d", uint8(k))
+	}
+	at, ok := VecDotType(wt)
+	if !ok {
+		return &UnsupportedError{"matmul", wt}
+	}
+	if nRows < 0 || nCols < 0 || nTok < 0 {
+		return fmt.Errorf("quant: matmul %s: negative shape %d×%d, %d tokens", wt, nRows, nCols, nTok)
+	}
+	if nCols%wt.BlockSize() != 0 || nCols%at.BlockSize() != 0 {
+		return fmt.Errorf("quant: matmul %s: row length %d is not a multiple of the block size %d", wt, nCols, max(wt.BlockSize(), at.BlockSize()))
+	}
+	wRow := nCols / wt.BlockSize() * wt.TypeSize()
+	aRow := nCols / at.BlockSize() * at.TypeSize()
+	switch {
+	case len(w) != nRows*wRow:
+		return fmt.Errorf("quant: matmul %s: weights are %d bytes, %d rows of %d need %d", wt, len(w), nRows, nCols, nRows*wRow)
+	case len(x) != nTok*nCols:
+		return fmt.Errorf("quant: matmul %s: activations have %d values, %d tokens of %d need %d", wt, len(x), nTok, nCols, nTok*nCols)
+	case len(dst) != nTok*nRows:
+		return fmt.Errorf("quant: matmul %s: dst has %d values, want %d", wt, len(dst), nTok*nRows)
+	}
+	if nRows == 0 || nTok == 0 {
+		return nil
+	}
+
+	bufp := scratch.Get().(*[]byte)
+	defer scratch.Put(bufp)
+	if cap(*bufp) < nTok*aRow {
+		*bufp = make([]byte, nTok*aRow)
+	}
+	act := (*bufp)[:nTok*aRow]
+
+	p := k.plan(wt, at, nRows, nCols, nTok)
+	if threads <= 0 {
+		threads = runtime.GOMAXPROCS(0)
+	}
+	parallel(nTok, threads, func(t0, t1 int) {
+		for t := t0; t < t1; t++ {
+			from := p.from
+			if t < p.n4 {
+				from = p.from4
+			}
+			from(x[t*nCols:(t+1)*nCols], act[t*aRow:(t+1)*aRow])
+		}
+	})
+	parallel(nRows, threads, func(r0, r1 int) {
+		for r := r0; r < r1; r++ {
+			wr := w[r*wRow : (r+1)*wRow]
+			for t := 0; t < p.n4; t++ {
+				dst[t*nRows+r] = p.dot4(nCols, wr, act[t*aRow:(t+1)*aRow])
+			}
+			for t := p.n4; t < nTok; t++ {
+				dst[t*nRows+r] = p.dot(nCols, wr, act[t*aRow:(t+1)*aRow])
+			}
+		}
+	})
+	return nil
+}
