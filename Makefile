@@ -26,10 +26,16 @@ lint: vet fmt-check
 	$(GO) run honnef.co/go/tools/cmd/staticcheck@2025.1.1 $(PKGS)
 
 # The main job on a generated model: no downloads, nothing from ../shared.
+# A qwen2 model with real Q4_K blocks and its APR conversion; the APR engine
+# on the .apr against the GGUF engine on the .gguf must agree (exit 0), then
+# the same pair with a planted fault must be localized (exit 1 = divergence).
 demo: build
 	@mkdir -p $(DEMO)
-	$(BIN) fixtures --arch llama -o $(DEMO)/tiny-llama.gguf
-	$(BIN) inspect $(DEMO)/tiny-llama.gguf
+	$(BIN) fixtures --arch qwen2 --type q4_k --layers 4 -o $(DEMO)/model.gguf
+	$(BIN) convert $(DEMO)/model.gguf -o $(DEMO)/model.apr
+	$(BIN) bisect --a $(DEMO)/model.apr --b $(DEMO)/model.gguf --prompt "What is 2+2?"
+	$(BIN) bisect --a $(DEMO)/model.apr --b $(DEMO)/model.gguf --prompt "What is 2+2?" --b-fault rope-style@2; \
+		test $$? -eq 1
 
 bench:
 	$(GO) test -run='^$$' -bench=. -benchmem $(PKGS)

@@ -138,6 +138,8 @@ func Bisect(ctx context.Context, a, b Runner, bReplay Replayer, ref Runner, o Bi
 	switch {
 	case res.First == nil:
 		bs.Skipped = "no pair failed"
+	case res.First.Layer < 0 && res.First.Slot == probes.Embed:
+		bs.Skipped = "the first divergence is the embedding lookup itself, before any layer: the two files' token_embd rows differ (parity diag compare-embedding names the rows)"
 	case res.First.Step != 0:
 		bs.Skipped = fmt.Sprintf("the first divergence is at decode step %d; teacher forcing replays the prompt step, where the runs agree", res.First.Step)
 	case bReplay == nil:

@@ -231,7 +231,7 @@ func bisectOne(ctx context.Context, a *memo, bPath string, bOpts runtimes.Option
 	if at := bs.Attribution; at != nil {
 		c.Culprit = at.Culprit
 		c.Note = at.Note
-	} else if bs.Skipped != "" && c.Found != nil && c.Found.Step == 0 {
+	} else if bs.Skipped != "" && c.Found != nil {
 		c.Note = bs.Skipped
 	}
 	return c, nil

@@ -67,6 +67,7 @@ different samples, and says why.`,
 		newRunCommand(a),
 		newTraceCommand(a),
 		newBisectCommand(a),
+		newSelftestCommand(a),
 		newDiffCommand(a),
 	)
 	return root

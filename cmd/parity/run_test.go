@@ -103,3 +103,34 @@ func TestTraceIsReproducible(t *testing.T) {
 		}
 	}
 }
+
+func TestSelftestCommand(t *testing.T) {
+	out, errOut, code := parity(t, "--color", "never", "selftest", "--arch", "llama", "--type", "f32", "--fault", "gelu,sample-size,stale-kv")
+	if code != 0 || !strings.Contains(out, "5 of 5 planted faults localized exactly") || !strings.Contains(out, "gelu@1") {
+		t.Fatalf("exit %d\n%s%s", code, out, errOut)
+	}
+	if _, errOut, code := parity(t, "selftest", "--fault", "no-such"); code != 3 || !strings.Contains(errOut, "unknown fault") {
+		t.Errorf("bad --fault: exit %d %s", code, errOut)
+	}
+}
+
+// TestBisectLocalizesAPlantedFault runs the demo's pair: a generated qwen2
+// Q4_K model against its APR conversion, clean (exit 0) and with a planted
+// fault in B (exit 1, the fault's layer and op named).
+func TestBisectLocalizesAPlantedFault(t *testing.T) {
+	dir := t.TempDir()
+	g, ap := filepath.Join(dir, "m.gguf"), filepath.Join(dir, "m.apr")
+	for _, args := range [][]string{{"fixtures", "--arch", "qwen2", "--type", "q4_k", "--layers", "3", "-o", g}, {"convert", g, "-o", ap}} {
+		if _, errOut, code := parity(t, args...); code != 0 {
+			t.Fatalf("%v: exit %d %s", args, code, errOut)
+		}
+	}
+	out, errOut, code := parity(t, "--color", "never", "bisect", "--a", ap, "--b", g, "--prompt", "What is 2+2?")
+	if code != 0 || !strings.HasPrefix(out, "PASS") {
+		t.Fatalf("clean pair: exit %d\n%s%s", code, out, errOut)
+	}
+	out, errOut, code = parity(t, "--color", "never", "bisect", "--a", ap, "--b", g, "--prompt", "What is 2+2?", "--b-fault", "gelu@1")
+	if code != 1 || !strings.Contains(out, "first divergence: step 0 layer 1 ffn_act") || !strings.Contains(out, "culprit: step 0 layer 1 ffn_act") {
+		t.Fatalf("faulted pair: exit %d\n%s%s", code, out, errOut)
+	}
+}
