@@ -7,7 +7,6 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/layerwise/parity/diff"
-	"github.com/layerwise/parity/reports"
 	"github.com/layerwise/parity/runtimes/faults"
 	"github.com/layerwise/parity/runtimes/ggml"
 	"github.com/layerwise/parity/selftest"
@@ -88,7 +87,7 @@ func runSelftest(cmd *cobra.Command, a *app, o selftestOptions) error {
 		if err := enc.Encode(cases); err != nil {
 			return err
 		}
-	} else if err := reports.Selftest(a.stdout, cases, p); err != nil {
+	} else if err := selftest.WriteText(a.stdout, cases, p); err != nil {
 		return err
 	}
 	if ok != total {

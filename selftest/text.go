@@ -1,16 +1,17 @@
-package reports
+package selftest
 
 import (
 	"fmt"
 	"io"
 
-	"github.com/layerwise/parity/selftest"
+	"github.com/layerwise/parity/reports"
 )
 
-// Selftest writes the fault zoo's cases: fault → expected → found →
-// culprit → ✓/✗, then the tally.
-func Selftest(w io.Writer, cases []selftest.Case, p Painter) error {
-	t := NewTable(w, []string{"model", "fault", "expected", "found", "culprit op", "", "note"})
+// WriteText writes the fault zoo's cases for a terminal: fault → expected
+// → found → culprit → ✓/✗, then the tally. (It lives here rather than in
+// reports, which renders diff results and imports no runtime.)
+func WriteText(w io.Writer, cases []Case, p reports.Painter) error {
+	t := reports.NewTable(w, []string{"model", "fault", "expected", "found", "culprit op", "", "note"})
 	for _, c := range cases {
 		found, culprit := "–", "–"
 		if c.Found != nil {
@@ -36,7 +37,7 @@ func Selftest(w io.Writer, cases []selftest.Case, p Painter) error {
 	if err := t.Render(); err != nil {
 		return err
 	}
-	ok, total := selftest.Summary(cases)
+	ok, total := Summary(cases)
 	_, err := fmt.Fprintf(w, "%d of %d planted faults localized exactly\n", ok, total)
 	return err
 }
