@@ -90,15 +90,17 @@ func BenchmarkMatMul(b *testing.B) {
 			for _, threads := range []int{1, 2} {
 				x := randVec(r, toks*cols, 0)
 				dst := make([]float32, toks*rows)
-				b.Run(wt.String()+"/tok"+itoa(toks)+"/thr"+itoa(threads), func(b *testing.B) {
-					b.SetBytes(int64(len(w)))
-					for b.Loop() {
-						if err := MatMul(dst, w, wt, rows, cols, x, toks, threads); err != nil {
-							b.Fatal(err)
+				for _, k := range []Kernel{KernelGeneric, KernelX86AVX512} {
+					b.Run(k.String()+"/"+wt.String()+"/tok"+itoa(toks)+"/thr"+itoa(threads), func(b *testing.B) {
+						b.SetBytes(int64(len(w)))
+						for b.Loop() {
+							if err := k.MatMul(dst, w, wt, rows, cols, x, toks, threads); err != nil {
+								b.Fatal(err)
+							}
 						}
-					}
-					b.ReportMetric(2*rows*cols*float64(toks)*float64(b.N)/b.Elapsed().Seconds()/1e9, "GFLOP/s")
-				})
+						b.ReportMetric(2*rows*cols*float64(toks)*float64(b.N)/b.Elapsed().Seconds()/1e9, "GFLOP/s")
+					})
+				}
 			}
 		}
 	}

@@ -28,6 +28,12 @@
 //   - MatMul: ggml_compute_forward_mul_mat's vec_dot path (convert each
 //     activation row once, then one dot per output), threaded over rows
 //     with a result independent of the thread count.
+//   - Kernel.MatMul: the same with the float summation order of a chosen
+//     ggml build. KernelGeneric is MatMul; KernelX86AVX512 emulates the
+//     build that made the shared llama.cpp recordings (GCC, -march=native
+//     AVX-512, llamafile's tinyBLAS, the CPU_REPACK Q4_K GEMM/GEMV and the
+//     x86 SIMD dots) bit for bit, with a float32 FMA done in float64 with
+//     round-to-odd (fma.go, x86.go, kernel.go).
 //   - FP16ToFP32, FP32ToFP16, BF16ToFP32, FP32ToBF16: ggml-impl.h's
 //     conversions and x86 F16C (they differ only in NaN payloads; see
 //     fp16.go).
@@ -46,7 +52,10 @@
 // (acceptance_test.go), hand-built blocks, and internal/ggmlref, an opt-in
 // test (build tag ggmlref, cgo, LLAMA_CPP_DIR) that compiles ggml's C
 // quantization code and compares every quantizer, dequantizer, activation
-// quantizer and generic dot with it bit for bit.
+// quantizer and generic dot with it bit for bit. KernelX86AVX512 is checked
+// against outputs of the compiled ggml CPU backend stored in testdata
+// (x86_test.go), and, in runtimes/ggufengine, against every matmul of the
+// recorded llama.cpp dumps.
 //
 // What it must not do: import anything of this project but runtimes/ggml;
 // read files (callers hand it bytes); approximate (a kernel that cannot be

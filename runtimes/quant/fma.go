@@ -19,6 +19,12 @@ import "math"
 func fma32(a, b, c float32) float32 {
 	p := float64(a) * float64(b) // exact: 24+24 significant bits
 	s := p + float64(c)
+	// Rounding twice can only go wrong when s itself is a float32
+	// midpoint (its 29 extra bits are 1000…0) and the sum was inexact; the
+	// midpoint pattern holds for normal float32 results only.
+	if u := math.Float64bits(s); u&(1<<29-1) != 1<<28 && math.Abs(s) >= 0x1p-126 {
+		return float32(s)
+	}
 	if math.IsInf(s, 0) || math.IsNaN(s) {
 		return float32(s)
 	}

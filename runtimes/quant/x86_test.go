@@ -203,6 +203,9 @@ func TestFMA32(t *testing.T) {
 	for i := 0; i < 200000; i++ {
 		cases = append(cases, [3]float32{rnd(), rnd(), rnd()})
 	}
+	for i := 0; i < 20000; i++ { // results near and below the smallest normal
+		cases = append(cases, [3]float32{rnd() * 0x1p-70, rnd() * 0x1p-60, rnd() * 0x1p-126})
+	}
 	for _, c := range cases {
 		got, want := fma32(c[0], c[1], c[2]), exact(c[0], c[1], c[2])
 		if math.IsInf(float64(c[0]), 0) {
