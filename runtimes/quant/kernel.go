@@ -38,10 +38,12 @@ const (
 	//   - Q8_0: ggml_vec_dot_q8_0_q8_0 for one row, tinyBLAS_Q0_AVX for
 	//     more; both sum in the same order (dotQ8_0X86).
 	//   - Q4_K with nRows % 8 == 0: repacked to block_q4_Kx8; the first
-	//     nTok − nTok%4 rows go through ggml_gemm_q4_K_8x8_q8_K with
-	//     activations from ggml_quantize_mat_q8_K_4x8, the rest through the
-	//     GEMV with quantize_row_q8_K (dotQ4_KGemm, fromFloatQ8_K4x8,
-	//     dotQ4_KGemv).
+	//     nTok − nTok%4 rows go through ggml_gemm_q4_K_8x8_q8_K
+	//     (dotQ4_KGemm), the rest through the GEMV (dotQ4_KGemv). The GEMM
+	//     rows are quantized by ggml_quantize_mat_q8_K_4x8, which on a
+	//     block holding both +amax and −amax takes the positive sign where
+	//     quantize_row_q8_K takes the first; that negates d and every q of
+	//     the block and leaves every product, hence every result, as is.
 	//     Other Q4_K matrices: ggml_vec_dot_q4_K_q8_K (dotQ4_KX86).
 	//   - Q6_K: ggml_vec_dot_q6_K_q8_K (dotQ6_KX86); x86 does not repack it.
 	//   - Every other type keeps the generic order; no recording exercises
@@ -72,14 +74,13 @@ func (k Kernel) String() string {
 	return fmt.Sprintf("Kernel(%d)", uint8(k))
 }
 
-// plan is how one matmul runs: which conversion each activation row gets
-// and which dot each output.
+// plan is how one matmul runs: how the activation rows are converted and
+// which dot each output takes.
 type plan struct {
-	from  func(src []float32, dst []byte) // activation rows ≥ n4
-	dot   func(n int, w, a []byte) float32
-	n4    int // rows < n4 use from4 and dot4
-	from4 func(src []float32, dst []byte)
-	dot4  func(n int, w, a []byte) float32
+	from func(src []float32, dst []byte)
+	dot  func(n int, w, a []byte) float32
+	n4   int // activation rows < n4 take dot4 instead of dot
+	dot4 func(n int, w, a []byte) float32
 }
 
 func (k Kernel) plan(wt, at ggml.Type, nRows, nCols, nTok int) plan {
@@ -105,7 +106,7 @@ func (k Kernel) plan(wt, at ggml.Type, nRows, nCols, nTok int) plan {
 		p.dot = dotQ4_KX86
 		if k == KernelX86AVX512 && nRows%8 == 0 {
 			p.dot = dotQ4_KGemv
-			p.n4, p.from4, p.dot4 = nTok-nTok%4, fromFloatQ8_K4x8, dotQ4_KGemm
+			p.n4, p.dot4 = nTok-nTok%4, dotQ4_KGemm
 		}
 	case ggml.Q6_K:
 		p.dot = dotQ6_KX86
@@ -157,11 +158,7 @@ func (k Kernel) MatMul(dst []float32, w []byte, wt ggml.Type, nRows, nCols int, 
 	}
 	parallel(nTok, threads, func(t0, t1 int) {
 		for t := t0; t < t1; t++ {
-			from := p.from
-			if t < p.n4 {
-				from = p.from4
-			}
-			from(x[t*nCols:(t+1)*nCols], act[t*aRow:(t+1)*aRow])
+			p.from(x[t*nCols:(t+1)*nCols], act[t*aRow:(t+1)*aRow])
 		}
 	})
 	parallel(nRows, threads, func(r0, r1 int) {

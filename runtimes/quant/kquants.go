@@ -204,29 +204,23 @@ func dequantQ8_K(src []byte, dst []float32) {
 func fromFloatQ8_K(src []float32, dst []byte) {
 	for i := 0; i < len(src)/qkK; i++ {
 		x := (*[qkK]float32)(src[i*qkK:])
-		max, _ := absMaxSigned(x[:])
-		quantQ8KBlock(x, dst[i*292:(i+1)*292], max)
-	}
-}
-
-// quantQ8KBlock writes one Q8_K block of x with scale −127/max, max being
-// the signed value of largest magnitude.
-func quantQ8KBlock(x *[qkK]float32, dst []byte, max float32) {
-	b := (*[292]byte)(dst)
-	if max == 0 {
-		clear(b[:])
-		return
-	}
-	iscale := -127 / max
-	for j, v := range x {
-		b[4+j] = byte(int8(min(127, nearestInt(iscale*v))))
-	}
-	for j := 0; j < qkK/16; j++ {
-		var sum int32
-		for _, q := range b[4+16*j : 4+16*j+16] {
-			sum += int32(int8(q))
+		b := (*[292]byte)(dst[i*292:])
+		max, amax := absMaxSigned(x[:])
+		if amax == 0 {
+			clear(b[:])
+			continue
 		}
-		b[260+2*j], b[261+2*j] = byte(sum), byte(sum>>8)
+		iscale := -127 / max
+		for j, v := range x {
+			b[4+j] = byte(int8(min(127, nearestInt(iscale*v))))
+		}
+		for j := 0; j < qkK/16; j++ {
+			var sum int32
+			for _, q := range b[4+16*j : 4+16*j+16] {
+				sum += int32(int8(q))
+			}
+			b[260+2*j], b[261+2*j] = byte(sum), byte(sum>>8)
+		}
+		putF32(b[0:], 1/iscale)
 	}
-	putF32(b[0:], 1/iscale)
 }

@@ -227,30 +227,6 @@ func dotQ4_KRepacked(n int, w, a []byte, perPair bool) float32 {
 	return acc - accMin
 }
 
-// fromFloatQ8_K4x8 is one row of ggml_quantize_mat_q8_K_4x8 (the AVX
-// branch in arch/x86/repack.cpp), which quantizes activations for the
-// repacked GEMM four rows at a time. It equals quantize_row_q8_K_ref except
-// for the sign of the scale when +amax and −amax both occur in a block:
-// the reference takes the sign of the first element of largest magnitude,
-// this one the positive (it tests whether any element equals +amax). The
-// interleaved block_q8_Kx4 layout itself does not change any value, so the
-// row is written as plain Q8_K blocks.
-func fromFloatQ8_K4x8(src []float32, dst []byte) {
-	for i := 0; i < len(src)/qkK; i++ {
-		x := (*[qkK]float32)(src[i*qkK:])
-		max, amax := absMaxSigned(x[:])
-		if max < 0 {
-			for _, v := range x {
-				if v == amax {
-					max = amax
-					break
-				}
-			}
-		}
-		quantQ8KBlock(x, dst[i*292:(i+1)*292], max)
-	}
-}
-
 // dotQ4_KX86 is ggml_vec_dot_q4_K_q8_K's AVX2 loop, the path of a Q4_K
 // matrix that is not repacked (ne[1] % 8 != 0, a tied token_embd, or
 // --no-repack). Per super-block, int32 lane i (0..7) holds, for each

@@ -62,9 +62,9 @@ func (c x86Case) key() string {
 // stream: values uniform in (−1, 1), one weight row in three scaled by 8 and
 // one activation row in two by 1/16 so blocks of different magnitude meet;
 // quantized weights go through Quantize. Activation row 1 starts with −m
-// and holds +m 3/8 of the way in, m its largest magnitude, the tie on which
-// quantize_row_q8_K_ref and ggml_quantize_mat_q8_K_4x8 pick different
-// signs.
+// and holds +m 3/8 of the way in, m its largest magnitude: on that tie
+// ggml_quantize_mat_q8_K_4x8 (the repacked GEMM's quantizer) picks the
+// other sign than quantize_row_q8_K_ref, which must not change a result.
 func (c x86Case) inputs() ([]byte, []float32) {
 	s := uint64(c.rows)<<40 ^ uint64(c.cols)<<20 ^ uint64(c.toks)<<8 ^ uint64(c.typ)
 	next := func() float32 {
