@@ -2,6 +2,7 @@ package main
 
 import (
 	"fmt"
+	"strings"
 
 	"github.com/spf13/cobra"
 
@@ -11,6 +12,7 @@ import (
 
 type fixturesOptions struct {
 	arch, typ, out string
+	shape, quant   string
 	seed           uint64
 	layers, embd   int
 	heads, kvHeads int
@@ -40,11 +42,16 @@ func newFixturesCommand(a *app) *cobra.Command {
 	f.IntVar(&o.ff, "ff", 0, "feed-forward size")
 	f.IntVar(&o.vocab, "vocab", 0, "vocabulary size (at least 259)")
 	f.BoolVar(&o.tied, "tied", false, "tie the output matrix to the token embeddings")
+	f.StringVar(&o.shape, "shape", "", "a published model's shape with random weights: "+strings.Join(fixtures.Shapes(), ", ")+" (replaces --arch and the size flags)")
+	f.StringVar(&o.quant, "quant", "Q4_K_M", "with --shape: "+strings.Join(fixtures.Quants(), ", ")+" (Q4_K_M: llama-quantize's per-tensor type mix)")
 	cmd.MarkFlagRequired("output")
 	return cmd
 }
 
 func runFixtures(a *app, cmd *cobra.Command, o fixturesOptions) error {
+	if o.shape != "" {
+		return runFixturesShape(a, cmd, o)
+	}
 	t, err := ggml.ParseType(o.typ)
 	if err != nil {
 		return usageErr(err)
@@ -66,5 +73,24 @@ func runFixtures(a *app, cmd *cobra.Command, o fixturesOptions) error {
 		return err
 	}
 	fmt.Fprintf(a.stderr, "wrote %s: %s, %d layers, n_embd %d, %s weights\n", o.out, s.Arch, s.NLayer, s.NEmbd, s.Type)
+	return nil
+}
+
+// runFixturesShape writes a real-shaped random-weight model (--shape).
+func runFixturesShape(a *app, cmd *cobra.Command, o fixturesOptions) error {
+	for _, name := range []string{"arch", "type", "layers", "embd", "heads", "kv-heads", "ff", "vocab", "tied"} {
+		if cmd.Flags().Changed(name) {
+			return usageErr(fmt.Errorf("--%s cannot be combined with --shape", name))
+		}
+	}
+	s, err := fixtures.Shape(o.shape, o.quant)
+	if err != nil {
+		return usageErr(err)
+	}
+	s.Seed = o.seed
+	if err := fixtures.WriteGGUF(o.out, s); err != nil {
+		return err
+	}
+	fmt.Fprintf(a.stderr, "wrote %s: %s shape (%s), %d layers, n_embd %d, vocab %d, %s\n", o.out, o.shape, s.Arch, s.NLayer, s.NEmbd, s.NVocab, strings.ToUpper(o.quant))
 	return nil
 }

@@ -31,6 +31,7 @@ type writerTensor struct {
 	typ  ggml.Type
 	dims []int64
 	data []byte
+	gen  func() ([]byte, error) // AddTensorFunc: data made when written
 }
 
 // NewWriter returns an empty Writer for GGUF version 2 or 3 (the two encode
@@ -58,7 +59,17 @@ func (w *Writer) AddKV(key string, v Value) { w.kvs = append(w.kvs, KV{key, v}) 
 // copied, and must hold exactly the tensor's size in bytes; WriteTo checks
 // it along with the name and shape rules the reader enforces.
 func (w *Writer) AddTensor(name string, typ ggml.Type, dims []int64, data []byte) {
-	w.tensors = append(w.tensors, writerTensor{name, typ, append([]int64(nil), dims...), data})
+	w.tensors = append(w.tensors, writerTensor{name: name, typ: typ, dims: append([]int64(nil), dims...), data: data})
+}
+
+// AddTensorFunc appends a tensor whose bytes gen produces when WriteTo
+// reaches it, so that a writer of a large model holds one tensor's data at
+// a time rather than all of them. gen may be called once per WriteTo and
+// must return exactly the tensor's size in bytes. Its errors, and a wrong
+// length, surface from WriteTo after the bytes before the tensor have been
+// written (WriteFile then removes the partial file).
+func (w *Writer) AddTensorFunc(name string, typ ggml.Type, dims []int64, gen func() ([]byte, error)) {
+	w.tensors = append(w.tensors, writerTensor{name: name, typ: typ, dims: append([]int64(nil), dims...), gen: gen})
 }
 
 // alignment validates the KVs and returns the data alignment they set.
@@ -132,7 +143,7 @@ func (w *Writer) checkTensors(align int64) ([]int64, error) {
 			}
 			return nil, errors.New("gguf: " + serr.msg)
 		}
-		if int64(len(t.data)) != size {
+		if t.gen == nil && int64(len(t.data)) != size {
 			return nil, fmt.Errorf("gguf: tensor '%s' has %d bytes of data, its shape %v of type %v needs %d", t.name, len(t.data), t.dims, t.typ, size)
 		}
 		offs[i] = off
@@ -175,7 +186,17 @@ func (w *Writer) WriteTo(out io.Writer) (int64, error) {
 		e.pad(align)
 	}
 	for _, t := range w.tensors {
-		e.write(t.data)
+		data := t.data
+		if t.gen != nil && e.err == nil {
+			var err error
+			if data, err = t.gen(); err != nil {
+				return e.n, fmt.Errorf("gguf: tensor '%s': %w", t.name, err)
+			}
+			if want, _ := checkTensor(t.name, t.dims, t.typ); int64(len(data)) != want {
+				return e.n, fmt.Errorf("gguf: tensor '%s': generated %d bytes, its shape %v of type %v needs %d", t.name, len(data), t.dims, t.typ, want)
+			}
+		}
+		e.write(data)
 		e.pad(align)
 	}
 	if e.err == nil {

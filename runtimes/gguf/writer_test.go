@@ -3,6 +3,7 @@ package gguf
 import (
 	"bytes"
 	"errors"
+	"io"
 	"math"
 	"os"
 	"path/filepath"
@@ -220,5 +221,33 @@ func TestOpenErrors(t *testing.T) {
 	}
 	if _, err := Open(bad); !errors.Is(err, ErrV1Unsupported) {
 		t.Errorf("v1 file: %v", err)
+	}
+}
+
+func TestAddTensorFunc(t *testing.T) {
+	data := []byte{1, 2, 3, 4, 5, 6, 7, 8}
+	eager := NewWriter(3)
+	eager.AddTensor("a", ggml.F32, []int64{2}, data)
+	lazy := NewWriter(3)
+	lazy.AddTensorFunc("a", ggml.F32, []int64{2}, func() ([]byte, error) { return data, nil })
+	var b1, b2 bytes.Buffer
+	if _, err := eager.WriteTo(&b1); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := lazy.WriteTo(&b2); err != nil {
+		t.Fatal(err)
+	}
+	if !bytes.Equal(b1.Bytes(), b2.Bytes()) {
+		t.Fatal("AddTensorFunc wrote other bytes than AddTensor")
+	}
+	short := NewWriter(3)
+	short.AddTensorFunc("a", ggml.F32, []int64{2}, func() ([]byte, error) { return data[:4], nil })
+	if _, err := short.WriteTo(io.Discard); err == nil {
+		t.Fatal("a generator returning too few bytes was accepted")
+	}
+	failing := NewWriter(3)
+	failing.AddTensorFunc("a", ggml.F32, []int64{2}, func() ([]byte, error) { return nil, errors.New("boom") })
+	if _, err := failing.WriteTo(io.Discard); err == nil || !strings.Contains(err.Error(), "boom") {
+		t.Fatalf("generator error not reported: %v", err)
 	}
 }
