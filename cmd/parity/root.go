@@ -69,6 +69,7 @@ different samples, and says why.`,
 		newBisectCommand(a),
 		newSelftestCommand(a),
 		newDiffCommand(a),
+		newDiagCommand(a),
 	)
 	return root
 }

@@ -26,7 +26,7 @@ func (r *EmbeddingResult) Write(w io.Writer, o RenderOptions) error {
 	if t.Note != "" {
 		d.lines = append(d.lines, "note: "+t.Note)
 	}
-	if r.Worst >= 0 {
+	if r.Worst >= 0 && !r.Rows[r.Worst].Diff.Zero() {
 		x := &r.Rows[r.Worst]
 		d.lines = append(d.lines, fmt.Sprintf("largest row difference: token %d %s at position %d, %s", x.Token, strconv.Quote(x.Piece), x.Pos, at(x.Diff)))
 	}
@@ -85,9 +85,6 @@ func statCells(s RowStats) []cell {
 
 // at describes where a difference is largest.
 func at(d Diff) string {
-	if d.Zero() {
-		return "none (all equal)"
-	}
 	return fmt.Sprintf("max |diff| %s at col %d (a %s, b %s), RMS %s", g(d.MaxAbs), d.Col, g(d.A), g(d.B), g(d.RMS))
 }
 
