@@ -125,3 +125,26 @@ func TestFixturesThenInspect(t *testing.T) {
 		t.Errorf("bad --type: exit %d, %s", code, errOut)
 	}
 }
+
+func TestTokenize(t *testing.T) {
+	m := shared(t, "models/stories260K.gguf")
+	out, errOut, code := parity(t, "tokenize", "--json", "--model", m, "--prompt", "Once upon a time")
+	var res tokenizeJSON
+	if code != 0 || json.Unmarshal([]byte(out), &res) != nil {
+		t.Fatalf("exit %d\n%s%s", code, out, errOut)
+	}
+	var ids []int32
+	for _, tk := range res.Tokens {
+		ids = append(ids, tk.ID)
+	}
+	if fmt.Sprint(ids) != "[1 403 407 261 378]" || res.Text != " Once upon a time" {
+		t.Errorf("ids %v text %q", ids, res.Text)
+	}
+	out, _, code = parity(t, "--color", "never", "tokenize", "--model", m, "--tokens", "1,403,407,261,378")
+	if code != 0 || !strings.Contains(out, `text: " Once upon a time"`) || !strings.Contains(out, `" Once"`) {
+		t.Errorf("--tokens: exit %d\n%s", code, out)
+	}
+	if _, errOut, code := parity(t, "tokenize", "--model", m, "--tokens", "1,9999"); code != 3 || !strings.Contains(errOut, "outside the vocabulary") {
+		t.Errorf("bad id: exit %d %s", code, errOut)
+	}
+}
