@@ -23,7 +23,7 @@ fmt-check:
 	if [ -n "$$out" ]; then echo "gofmt would change:"; echo "$$out"; exit 1; fi
 
 lint: vet fmt-check
-	$(GO) run honnef.co/go/tools/cmd/staticcheck@2025.1.1 $(PKGS)
+	$(GO) run honnef.co/go/tools/cmd/staticcheck@v0.8.2 $(PKGS)
 
 # The main job on a generated model: no downloads, nothing from ../shared.
 # A qwen2 model with real Q4_K blocks and its APR conversion; the APR engine
