@@ -79,8 +79,39 @@ func (k Kernel) String() string {
 type plan struct {
 	from func(src []float32, dst []byte)
 	dot  func(n int, w, a []byte) float32
-	n4   int // activation rows < n4 take dot4 instead of dot
-	dot4 func(n int, w, a []byte) float32
+	// Activation rows < n4 (a multiple of 4) go through dot4 four at a
+	// time: dst[i] is the dot of w with activation row i of a (aRow bytes
+	// apart). Batching changes nothing in the arithmetic of one output; it
+	// lets a kernel unpack a weight block once for four tokens.
+	n4   int
+	dot4 func(n int, w, a []byte, aRow int, dst *[4]float32)
+}
+
+// x86KernelSet holds the hot kernels of KernelX86AVX512 behind one
+// indirection, so that the amd64 build swaps in assembly twins
+// (x86_amd64.go) that return the same bits.
+type x86KernelSet struct {
+	q4KGemv  func(n int, w, a []byte) float32
+	q4KGemm4 func(n int, w, a []byte, aRow int, dst *[4]float32)
+	q6K      func(n int, w, a []byte) float32
+	q6K4     func(n int, w, a []byte, aRow int, dst *[4]float32)
+}
+
+// goX86Kernels are the Go emulations the assembly must agree with.
+var goX86Kernels = x86KernelSet{
+	q4KGemv: dotQ4_KGemv, q4KGemm4: four(dotQ4_KGemm),
+	q6K: dotQ6_KX86, q6K4: four(dotQ6_KX86),
+}
+
+var x86Kernels = goX86Kernels
+
+// four batches a one-token dot for plan.dot4.
+func four(dot func(n int, w, a []byte) float32) func(n int, w, a []byte, aRow int, dst *[4]float32) {
+	return func(n int, w, a []byte, aRow int, dst *[4]float32) {
+		for t := range dst {
+			dst[t] = dot(n, w, a[t*aRow:])
+		}
+	}
 }
 
 func (k Kernel) plan(wt, at ggml.Type, nRows, nCols, nTok int) plan {
@@ -105,14 +136,20 @@ func (k Kernel) plan(wt, at ggml.Type, nRows, nCols, nTok int) plan {
 	case ggml.Q4_K:
 		p.dot = dotQ4_KX86
 		if k == KernelX86AVX512 && nRows%8 == 0 {
-			p.dot = dotQ4_KGemv
-			p.n4, p.dot4 = nTok-nTok%4, dotQ4_KGemm
+			// The GEMM takes the rows in groups of four, the GEMV the rest.
+			p.dot = x86Kernels.q4KGemv
+			p.n4, p.dot4 = nTok-nTok%4, x86Kernels.q4KGemm4
 		}
 	case ggml.Q6_K:
-		p.dot = dotQ6_KX86
+		p.dot = x86Kernels.q6K
+		p.n4, p.dot4 = nTok-nTok%4, x86Kernels.q6K4
 	}
 	return p
 }
+
+// rowTile is how many weight rows Kernel.MatMul runs past the activations
+// together.
+const rowTile = 16
 
 // MatMul computes dst[t·nRows + r] = dot(w row r, x row t) like MatMul,
 // summing in k's order. threads ≤ 0 means runtime.GOMAXPROCS(0); the
@@ -161,14 +198,26 @@ func (k Kernel) MatMul(dst []float32, w []byte, wt ggml.Type, nRows, nCols int, 
 			p.from(x[t*nCols:(t+1)*nCols], act[t*aRow:(t+1)*aRow])
 		}
 	})
+	// Rows go in tiles of rowTile, so that a tile's weights stay in cache
+	// while every activation row passes over them.
 	parallel(nRows, threads, func(r0, r1 int) {
-		for r := r0; r < r1; r++ {
-			wr := w[r*wRow : (r+1)*wRow]
-			for t := 0; t < p.n4; t++ {
-				dst[t*nRows+r] = p.dot4(nCols, wr, act[t*aRow:(t+1)*aRow])
+		var out [4]float32
+		for rt := r0; rt < r1; rt += rowTile {
+			re := min(rt+rowTile, r1)
+			for t := 0; t < p.n4; t += 4 {
+				a := act[t*aRow : (t+4)*aRow]
+				for r := rt; r < re; r++ {
+					p.dot4(nCols, w[r*wRow:(r+1)*wRow], a, aRow, &out)
+					for i, v := range out {
+						dst[(t+i)*nRows+r] = v
+					}
+				}
 			}
 			for t := p.n4; t < nTok; t++ {
-				dst[t*nRows+r] = p.dot(nCols, wr, act[t*aRow:(t+1)*aRow])
+				a := act[t*aRow : (t+1)*aRow]
+				for r := rt; r < re; r++ {
+					dst[t*nRows+r] = p.dot(nCols, w[r*wRow:(r+1)*wRow], a)
+				}
 			}
 		}
 	})
