@@ -70,6 +70,7 @@ different samples, and says why.`,
 		newSelftestCommand(a),
 		newDiffCommand(a),
 		newDiagCommand(a),
+		newBenchCommand(a),
 	)
 	return root
 }
