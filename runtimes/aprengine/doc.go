@@ -15,8 +15,11 @@
 //     product exact in float64 and the sum in float64 (four interleaved
 //     partial sums in a fixed order), rounded once to f32. No f32 copy of a
 //     whole matrix ever exists: peak extra memory for weights is one tile
-//     and one float64 activation row per worker, Threads × (max(TileFloats,
-//     row length)·4 + row length·8) bytes, about 0.5 MiB for two threads.
+//     per worker, Threads × max(TileFloats, row length)·4 bytes (0.5 MiB
+//     for two threads), plus the batch's activations widened to float64
+//     once per matmul. On amd64 with AVX2 the dots run two rows by four
+//     tokens at a time in assembly, each output's four partial sums in the
+//     four float64 lanes of one register: the same sums, the same bits.
 //     The price is time: every Forward dequantizes every matrix again, so a
 //     decode step costs a full pass of dequantization (prefill amortizes
 //     it over the batch).

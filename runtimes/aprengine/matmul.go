@@ -13,10 +13,10 @@ import (
 // matmul worker dequantizes weight rows into: 64 Ki floats = 256 KiB. A
 // tile holds max(1, TileFloats/cols) whole rows, so the only f32 copy of a
 // weight matrix that ever exists is one tile per worker: peak extra memory
-// is Threads × (max(TileFloats, cols)·4 + cols·8) bytes (the tile plus one
-// activation row widened to float64), whatever the model size. A row
-// longer than TileFloats, which no supported model has, gets a tile of
-// exactly one row.
+// is Threads × max(TileFloats, cols)·4 bytes for the tiles plus T·cols·8
+// for the batch's activations widened to float64 once per matmul, whatever
+// the model size. A row longer than TileFloats, which no supported model
+// has, gets a tile of exactly one row.
 const TileFloats = 1 << 16
 
 // tiler multiplies activations by weight matrices that stay in their
@@ -25,11 +25,11 @@ const TileFloats = 1 << 16
 type tiler struct {
 	threads int
 	tiles   [][]float32 // per worker: dequantized rows, cap ≤ max(TileFloats, widest row)
-	xs      [][]float64 // per worker: one activation row widened to float64
+	x64     []float64   // the activations of one matmul widened to float64
 }
 
 func newTiler(threads int) *tiler {
-	return &tiler{threads: threads, tiles: make([][]float32, threads), xs: make([][]float64, threads)}
+	return &tiler{threads: threads, tiles: make([][]float32, threads)}
 }
 
 // rowsPerTile is how many whole rows of cols elements fit in a tile.
@@ -47,12 +47,17 @@ func grow[T any](buf *[]T, n int) []T {
 // (each w.Cols() floats) and every row r of w. Row blocks of rowsPerTile
 // rows are handed out to workers one at a time; a worker dequantizes its
 // block into its own tile and takes every token's dot with every row of
-// it. Each output element is one dot (see there) computed by one worker in
-// a fixed order, so the result is bit-identical for any thread count.
+// it, two rows by four tokens at a time (dots2x4). Each output element is
+// one dot (see there) computed by one worker in a fixed order, so the
+// result is bit-identical for any thread count and any blocking.
 func (m *tiler) mul(dst []float32, w *model.Tensor, x []float32, T int) error {
 	rows, cols := w.Rows(), w.Cols()
 	if len(x) != T*cols || len(dst) != T*rows {
 		return fmt.Errorf("aprengine: %s: matmul of %d×%d weights with %d values into %d (want %d tokens × %d)", w.Name, rows, cols, len(x), len(dst), T, cols)
+	}
+	x64 := grow(&m.x64, T*cols)
+	for i, v := range x {
+		x64[i] = float64(v)
 	}
 	per := rowsPerTile(cols)
 	nBlocks := (rows + per - 1) / per
@@ -65,18 +70,46 @@ func (m *tiler) mul(dst []float32, w *model.Tensor, x []float32, T int) error {
 			errs[wi] = fmt.Errorf("aprengine: %w", err)
 			return
 		}
-		xt := grow(&m.xs[wi], cols)
-		for t := 0; t < T; t++ {
-			for i, v := range x[t*cols : (t+1)*cols] {
-				xt[i] = float64(v)
+		var out [2][4]float32
+		t := 0
+		for ; t+4 <= T; t += 4 {
+			xt := x64[t*cols : (t+4)*cols]
+			r := 0
+			for ; r+2 <= n; r += 2 {
+				dots2x4(tile[r*cols:(r+2)*cols], xt, cols, &out)
+				for i, o := range out {
+					for j, v := range o {
+						dst[(t+j)*rows+r0+r+i] = v
+					}
+				}
 			}
-			out := dst[t*rows+r0 : t*rows+r0+n]
-			for r := range out {
-				out[r] = dot(tile[r*cols:(r+1)*cols], xt)
+			for ; r < n; r++ {
+				for j := 0; j < 4; j++ {
+					dst[(t+j)*rows+r0+r] = dot(tile[r*cols:(r+1)*cols], xt[j*cols:(j+1)*cols])
+				}
+			}
+		}
+		for ; t < T; t++ {
+			xt := x64[t*cols : (t+1)*cols]
+			for r := 0; r < n; r++ {
+				dst[t*rows+r0+r] = dot(tile[r*cols:(r+1)*cols], xt)
 			}
 		}
 	})
 	return errors.Join(errs...)
+}
+
+// dots2x4 sets out[i][j] = dot(w row i, x row j) for the two rows of w
+// and the four rows of x, each n long. This is the Go version; amd64 with
+// AVX2 and FMA replaces it with an assembly kernel that keeps dot's four
+// partial sums of each output in the four lanes of one register and
+// returns the same bits.
+var dots2x4 = func(w []float32, x []float64, n int, out *[2][4]float32) {
+	for i := range out {
+		for j := range out[i] {
+			out[i][j] = dot(w[i*n:(i+1)*n], x[j*n:(j+1)*n])
+		}
+	}
 }
 
 // dot returns Σ w[i]·x[i] rounded once to f32, where x holds f32 values
