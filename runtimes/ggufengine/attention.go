@@ -2,6 +2,7 @@ package ggufengine
 
 import (
 	"math"
+	"runtime"
 
 	"github.com/layerwise/parity/runtimes/faults"
 	"github.com/layerwise/parity/runtimes/ggml"
@@ -58,17 +59,24 @@ func attend(dst, q, kc, vc []float32, T, pos0, nHead, nHeadKV, hd int, scale flo
 	qd, kvd := nHead*hd, nHeadKV*hd
 	group := nHead / nHeadKV
 	nTot := pos0 + T
-	if cap(buf) < nTot+64*hd {
-		buf = make([]float32, nTot+64*hd)
-	}
-	scores, lanes := buf[:nTot], buf[nTot:nTot+64*hd]
-	laneMask := 63 // ggml_vec_dot_f32
+	nLanes := 64 // ggml_vec_dot_f32
 	if T >= 2 && hd%4 == 0 {
-		laneMask = 15 // tinyBLAS
+		nLanes = 16 // tinyBLAS
 	}
-	for t := 0; t < T; t++ {
-		n := pos0 + t + 1 // keys visible to this query
-		for h := 0; h < nHead; h++ {
+	// Each (row, head) pair is independent: workers take contiguous ranges
+	// of them, each with its own scores and lanes in buf.
+	per := nTot + 64*hd
+	items := T * nHead
+	workers := min(runtime.GOMAXPROCS(0), items)
+	if cap(buf) < workers*per {
+		buf = make([]float32, workers*per)
+	}
+	parallelRange(items, (items+workers-1)/workers, func(wi, lo, hi int) {
+		w := buf[wi*per : (wi+1)*per]
+		scores, lanes := w[:nTot], w[nTot:nTot+nLanes*hd]
+		for it := lo; it < hi; it++ {
+			t, h := it/nHead, it%nHead
+			n := pos0 + t + 1 // keys visible to this query
 			qh := q[t*qd+h*hd : t*qd+(h+1)*hd]
 			kvh := h / group
 			if gqaMod {
@@ -82,25 +90,26 @@ func attend(dst, q, kc, vc []float32, T, pos0, nHead, nHeadKV, hd int, scale flo
 			if roundF16Probs {
 				roundF16(p)
 			}
+			// lanes[l·hd + i] is output i's accumulator lane l.
 			clear(lanes)
 			for j, pj := range p {
-				vrow := vc[j*kvd+kvh*hd : j*kvd+(kvh+1)*hd]
-				l := j & laneMask
-				for i, v := range vrow {
-					fmaLane(&lanes[i*64+l], v, pj)
-				}
+				l := j % nLanes
+				axpy(lanes[l*hd:(l+1)*hd], vc[j*kvd+kvh*hd:j*kvd+(kvh+1)*hd], pj)
 			}
 			out := dst[t*qd+h*hd : t*qd+(h+1)*hd]
+			var acc [64]float32
 			for i := range out {
-				acc := (*[64]float32)(lanes[i*64:])
-				if laneMask == 15 {
+				for l := 0; l < nLanes; l++ {
+					acc[l] = lanes[l*hd+i]
+				}
+				if nLanes == 16 {
 					out[i] = reduceAdd16((*[16]float32)(acc[:16]))
 				} else {
-					out[i] = reduceVecDot(acc)
+					out[i] = reduceVecDot(&acc)
 				}
 			}
 		}
-	}
+	})
 	return buf
 }
 

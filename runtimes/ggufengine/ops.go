@@ -98,18 +98,19 @@ func ropeHead(x, cache []float32, nDims int, neox bool) {
 // (vSilu), the rest by the scalar ggml_silu_f32, x/(1.0f+expf(-x)) with
 // glibc's expf (glibcExpf). The engine's SWIGLU is this followed by the
 // product with the up projection, as ggml_vec_swiglu_f32 computes it.
+// Every value is computed on its own, so the work is split over
+// GOMAXPROCS goroutines in contiguous ranges without changing a bit.
 func siluRows(x []float32, n int) {
 	simd := n &^ 15
-	for r := 0; r+n <= len(x); r += n {
-		row := x[r : r+n]
-		for i, v := range row {
-			if i < simd {
-				row[i] = vSilu(v)
+	parallelRange(len(x), 4096, func(_, lo, hi int) {
+		for i := lo; i < hi; i++ {
+			if i%n < simd {
+				x[i] = vSilu(x[i])
 			} else {
-				row[i] = v / (1 + glibcExpf(-v))
+				x[i] = x[i] / (1 + glibcExpf(-x[i]))
 			}
 		}
-	}
+	})
 }
 
 // roundF16 rounds every element to the nearest f16 value, as storing into an

@@ -128,11 +128,7 @@ func reduceVecDot(acc *[64]float32) float32 {
 func vecDotF32(x, y []float32) float32 {
 	n := len(x)
 	np := n &^ 63
-	var acc [64]float32
-	for i := 0; i < np; i++ {
-		fmaLane(&acc[i&63], x[i], y[i])
-	}
-	sum := reduceVecDot(&acc)
+	sum := dot64(x[:np], y[:np])
 	unfused := np + (n-np)&^7
 	for i := np; i < n; i++ {
 		if i < unfused {
@@ -142,6 +138,32 @@ func vecDotF32(x, y []float32) float32 {
 		}
 	}
 	return sum
+}
+
+// dot64 returns reduceVecDot of the 64 lanes of len(x) (a multiple of 64)
+// products, position i fused into lane i%64 in order: vecDotF32's SIMD
+// part. The amd64 build replaces it with an assembly twin.
+var dot64 = dot64Go
+
+func dot64Go(x, y []float32) float32 {
+	var acc [64]float32
+	y = y[:len(x)]
+	for i := range x {
+		fmaLane(&acc[i&63], x[i], y[i])
+	}
+	return reduceVecDot(&acc)
+}
+
+// axpy does acc[i] = fma32(x[i], a, acc[i]) for every i: one position's
+// product added into a row of lanes. The amd64 build replaces it with an
+// assembly twin.
+var axpy = axpyGo
+
+func axpyGo(acc, x []float32, a float32) {
+	x = x[:len(acc)]
+	for i := range acc {
+		fmaLane(&acc[i], x[i], a)
+	}
 }
 
 // vExpf is one lane of ggml_v_expf(__m512) (vec.h, AVX-512F+DQ), ARM's
