@@ -8,8 +8,10 @@ import (
 	"fmt"
 	"io"
 	"math"
+	"math/bits"
 	"os"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 
@@ -30,11 +32,14 @@ const (
 )
 
 // Reader limits. They bound what a hostile file can make the reader
-// allocate; real traces are far below them.
+// allocate; real traces are far below them. Trace JSONL compresses 4-8×
+// (per-position statistics are mostly distinct floats), so a ratio of 1024
+// refuses only crafted streams, and a small file cannot claim more than
+// a few MiB of decompressed text.
 const (
 	maxLine         = 64 << 20 // bytes in one decompressed JSONL line
-	minDecompressed = 64 << 20 // decompressed bytes always allowed
-	maxRatio        = 4096     // decompressed bytes allowed per compressed byte beyond that
+	minDecompressed = 1 << 20  // decompressed bytes always allowed
+	maxRatio        = 1024     // decompressed bytes allowed per compressed byte beyond that
 	zstdWindow      = 1 << 23  // encoder window; the decoder accepts twice that
 )
 
@@ -272,20 +277,27 @@ type decoded struct {
 
 // decodeCompressed decompresses a zstd stream of compressedSize bytes and
 // decodes it, allowing at most minDecompressed + maxRatio·compressedSize
-// decompressed bytes.
+// decompressed bytes. The decoder's window is capped by the same budget
+// (rounded up to a power of two):
+// it allocates the window a frame header declares before reading any data,
+// and a window larger than all the bytes the reader will take is never
+// needed by an honest file.
 func decodeCompressed(r io.Reader, compressedSize int64) (*decoded, error) {
-	zr, err := zstd.NewReader(r,
-		zstd.WithDecoderConcurrency(1),
-		zstd.WithDecoderMaxWindow(2*zstdWindow),
-		zstd.WithDecoderMaxMemory(2*zstdWindow))
-	if err != nil {
-		return nil, fmt.Errorf("probes: zstd: %w", err)
-	}
-	defer zr.Close()
 	limit := int64(minDecompressed)
 	if compressedSize < (math.MaxInt64-limit)/maxRatio {
 		limit += maxRatio * compressedSize
 	}
+	// A power of two, so that the window another zstd writer picks for a
+	// stream of unknown size (2 MiB at zstd's default level) still fits.
+	window := min(uint64(1)<<bits.Len64(uint64(limit-1)), 2*zstdWindow)
+	zr, err := zstd.NewReader(r,
+		zstd.WithDecoderConcurrency(1),
+		zstd.WithDecoderMaxWindow(window),
+		zstd.WithDecoderMaxMemory(window))
+	if err != nil {
+		return nil, fmt.Errorf("probes: zstd: %w", err)
+	}
+	defer zr.Close()
 	return decodeJSONL(&limitReader{r: zr, n: limit})
 }
 
@@ -326,6 +338,11 @@ func (lr *lineReader) read() ([]byte, error) {
 		chunk, err := lr.br.ReadSlice('\n')
 		if len(lr.buf)+len(chunk) > maxLine {
 			return nil, lr.errf(nil, "line longer than %d bytes", maxLine)
+		}
+		// Double the buffer rather than let append grow it by 1.25×,
+		// which would allocate five times a long line's length in all.
+		if cap(lr.buf)-len(lr.buf) < len(chunk) {
+			lr.buf = slices.Grow(lr.buf, max(len(lr.buf), len(chunk)))
 		}
 		lr.buf = append(lr.buf, chunk...)
 		switch {

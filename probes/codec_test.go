@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"errors"
 	"fmt"
+	"io"
 	"math"
 	"os"
 	"path/filepath"
@@ -211,7 +212,8 @@ func TestReadErrorPosition(t *testing.T) {
 }
 
 // A small file that decompresses to a line longer than the limit is
-// refused once the limit is reached, not buffered whole.
+// refused once the decompression budget is spent, not buffered whole; and
+// a line longer than the limit is refused however it arrives.
 func TestReadLineLimit(t *testing.T) {
 	if testing.Short() {
 		t.Skip("decompresses 64 MiB")
@@ -221,10 +223,24 @@ func TestReadLineLimit(t *testing.T) {
 		t.Fatalf("bomb is %d bytes", len(bomb))
 	}
 	_, err := decodeCompressed(bytes.NewReader(bomb), int64(len(bomb)))
+	if !errors.Is(err, errTooLarge) {
+		t.Fatalf("bomb: got %v", err)
+	}
+	_, err = decodeJSONL(io.LimitReader(endless('x'), maxLine+1))
 	var fe *FormatError
 	if !errors.As(err, &fe) || !strings.Contains(fe.Msg, "longer than") {
-		t.Fatalf("got %v", err)
+		t.Fatalf("long line: got %v", err)
 	}
+}
+
+// endless reads as an infinite run of b.
+type endless byte
+
+func (e endless) Read(p []byte) (int, error) {
+	for i := range p {
+		p[i] = byte(e)
+	}
+	return len(p), nil
 }
 
 func TestReadCorruptFiles(t *testing.T) {

@@ -43,8 +43,10 @@ func decodeJSONL(r io.Reader) (*decoded, error) {
 	}
 	d := &decoded{trace: &Trace{Header: wh.Header}, sidecar: wh.Tensors}
 	t := d.trace
-	// The header's own line length bounds the preallocation.
-	t.Records = make([]Record, 0, min(wh.Records, len(line)))
+	// The announced count is not trusted for memory: a header claiming
+	// 2^62 records must cost no more than one that is honest, so the
+	// records grow with the lines actually read.
+	t.Records = make([]Record, 0, min(wh.Records, 64))
 	seen := make(map[Key]bool)
 	for {
 		line, err := lr.read()
@@ -85,16 +87,14 @@ func msg(err error) string { return strings.TrimPrefix(err.Error(), "probes: ") 
 // strictUnmarshal decodes one JSON value and rejects trailing data.
 // Unknown keys are ignored, so a later version may add fields that older
 // readers can skip; changes they must not skip bump FormatVersion.
+// json.Unmarshal reads b in place (a json.Decoder would copy the whole
+// line into its own buffer first) and refuses anything after the value.
 func strictUnmarshal(b []byte, v any) error {
 	if len(bytes.TrimSpace(b)) == 0 {
 		return errors.New("blank line")
 	}
-	dec := json.NewDecoder(bytes.NewReader(b))
-	if err := dec.Decode(v); err != nil {
+	if err := json.Unmarshal(b, v); err != nil {
 		return fmt.Errorf("malformed JSON: %w", err)
-	}
-	if dec.More() {
-		return errors.New("trailing data after the JSON object")
 	}
 	return nil
 }

@@ -105,9 +105,12 @@
 // Record.Validate, record count, sidecar identity and tensor shapes) and
 // returns an error, typically a *FormatError with line and offset, for any
 // malformed input; it never panics. Allocation is bounded: a line may not
-// exceed 64 MiB, the decompressed stream may not exceed 64 MiB plus 4096
-// bytes per compressed byte, the zstd window is capped at 16 MiB, a record
-// cannot list more positions than the header has tokens, a policy list is
-// at most MaxList long, and full tensors are only read from the sidecar
-// file, whose size bounds them.
+// exceed 64 MiB, the decompressed stream may not exceed 1 MiB plus 1024
+// bytes per compressed byte, the zstd window is capped at 16 MiB, the
+// record count a header announces reserves nothing, a record cannot list
+// more positions than the header has tokens, a policy list is at most
+// MaxList long, and full tensors are only read from the sidecar file,
+// whose size bounds them. Apart from the policy lists, what a file makes
+// the reader allocate is a small multiple of the decompressed bytes it
+// reads.
 package probes
