@@ -66,7 +66,7 @@ func ReadDump(dir string) (*Dump, error) {
 	d := &Dump{Dir: dir}
 	f, err := os.Open(filepath.Join(dir, "index.tsv"))
 	if err != nil {
-		return nil, err
+		return nil, fmt.Errorf("llamacpp: %w", err)
 	}
 	defer f.Close()
 	sc := bufio.NewScanner(f)
@@ -87,7 +87,7 @@ func ReadDump(dir string) (*Dump, error) {
 		d.Entries = append(d.Entries, e)
 	}
 	if err := sc.Err(); err != nil {
-		return nil, err
+		return nil, fmt.Errorf("llamacpp: %s/index.tsv line %d: %w", dir, line+1, err)
 	}
 	if d.Prompt, d.Gen, err = readTokens(filepath.Join(dir, "tokens.txt")); err != nil {
 		return nil, err
@@ -134,7 +134,7 @@ var genLine = regexp.MustCompile(`^gen step (\d+): (-?\d+)\b`)
 func readTokens(path string) (prompt, gen []int32, err error) {
 	b, err := os.ReadFile(path)
 	if err != nil {
-		return nil, nil, err
+		return nil, nil, fmt.Errorf("llamacpp: %w", err)
 	}
 	for _, line := range strings.Split(string(b), "\n") {
 		switch {
@@ -283,8 +283,10 @@ func decodeNPY(r io.Reader, size int64) ([]float32, []int64, error) {
 		if err != nil || v < 0 {
 			return nil, nil, fmt.Errorf("npy: bad dimension %q", p)
 		}
-		if v > 0 && n > size/4/v+1 {
-			return nil, nil, fmt.Errorf("npy: shape %s exceeds the file", ms[1])
+		// Bound the product before it can wrap: a wrapped product could
+		// match the data size and size the allocation below.
+		if v > 0 && n > math.MaxInt64/4/v {
+			return nil, nil, fmt.Errorf("npy: shape (%s) has more elements than any file can hold", ms[1])
 		}
 		n *= v
 		shape = append(shape, v)
