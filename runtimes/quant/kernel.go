@@ -95,12 +95,18 @@ type x86KernelSet struct {
 	q4KGemm4 func(n int, w, a []byte, aRow int, dst *[4]float32)
 	q6K      func(n int, w, a []byte) float32
 	q6K4     func(n int, w, a []byte, aRow int, dst *[4]float32)
+	q8_0     func(n int, w, a []byte) float32
+	f32Tiny  func(n int, w, a []byte) float32
+	f16Tiny  func(n int, w, a []byte) float32
+	f32Vec   func(n int, w, a []byte) float32
+	f16Vec   func(n int, w, a []byte) float32
 }
 
 // goX86Kernels are the Go emulations the assembly must agree with.
 var goX86Kernels = x86KernelSet{
 	q4KGemv: dotQ4_KGemv, q4KGemm4: four(dotQ4_KGemm),
 	q6K: dotQ6_KX86, q6K4: four(dotQ6_KX86),
+	q8_0: dotQ8_0X86, f32Tiny: dotF32Tiny, f16Tiny: dotF16Tiny, f32Vec: dotF32Vec, f16Vec: dotF16Vec,
 }
 
 var x86Kernels = goX86Kernels
@@ -122,17 +128,17 @@ func (k Kernel) plan(wt, at ggml.Type, nRows, nCols, nTok int) plan {
 	batched := nTok >= 2
 	switch wt {
 	case ggml.F32:
-		p.dot = dotF32Vec
+		p.dot = x86Kernels.f32Vec
 		if batched && nCols%16 == 0 && nRows%4 == 0 {
-			p.dot = dotF32Tiny
+			p.dot = x86Kernels.f32Tiny
 		}
 	case ggml.F16:
-		p.dot = dotF16Vec
+		p.dot = x86Kernels.f16Vec
 		if batched && nCols%16 == 0 && nRows%4 == 0 {
-			p.dot = dotF16Tiny
+			p.dot = x86Kernels.f16Tiny
 		}
 	case ggml.Q8_0:
-		p.dot = dotQ8_0X86
+		p.dot = x86Kernels.q8_0
 	case ggml.Q4_K:
 		p.dot = dotQ4_KX86
 		if k == KernelX86AVX512 && nRows%8 == 0 {

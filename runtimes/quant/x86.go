@@ -60,11 +60,15 @@ func dotF32Vec(n int, w, a []byte) float32 {
 			}
 		}
 	}
-	sumf := reduce4x16(&acc)
+	return f32VecTail(n, w, a, reduce4x16(&acc))
+}
+
+// f32VecTail adds dotF32Vec's leftover elements n&^63 .. n−1 to sumf.
+func f32VecTail(n int, w, a []byte, sumf float32) float32 {
 	// GCC vectorizes the leftover loop: whole groups of 16, then one group
 	// of 8, have their products rounded in a vector multiply and added to
 	// sumf one by one in order; the last < 8 elements are contracted.
-	i := np
+	i := n &^ 63
 	for ; i < n&^7; i++ {
 		sumf += float32(f32(w[4*i:]) * f32(a[4*i:]))
 	}
@@ -90,8 +94,14 @@ func dotF16Vec(n int, w, a []byte) float32 {
 			}
 		}
 	}
-	sumf := float64(reduce4x16(&acc))
-	for i := np; i < n; i++ {
+	return f16VecTail(n, w, a, reduce4x16(&acc))
+}
+
+// f16VecTail finishes dotF16Vec from the reduced SIMD part: a float64
+// total, the leftover products added as floats, rounded at the end.
+func f16VecTail(n int, w, a []byte, reduced float32) float32 {
+	sumf := float64(reduced)
+	for i := n &^ 63; i < n; i++ {
 		sumf += float64(float32(f16(w[2*i:]) * f16(a[2*i:])))
 	}
 	return float32(sumf)

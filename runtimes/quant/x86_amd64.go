@@ -28,40 +28,39 @@ func init() {
 	if !hasAVX2 {
 		return
 	}
-	x86Kernels = x86KernelSet{
-		q4KGemv: func(n int, w, a []byte) float32 {
-			nb := n / qkK
-			if nb == 0 {
-				return 0
-			}
-			_, _ = w[nb*144-1], a[nb*292-1]
-			return q4KGemvAVX2(&w[0], &a[0], nb)
-		},
-		q4KGemm4: func(n int, w, a []byte, aRow int, dst *[4]float32) {
-			nb := n / qkK
-			if nb == 0 {
-				*dst = [4]float32{}
-				return
-			}
-			_, _ = w[nb*144-1], a[3*aRow+nb*292-1]
-			q4KGemm4AVX2(&w[0], &a[0], aRow, nb, dst)
-		},
-		q6K: func(n int, w, a []byte) float32 {
-			nb := n / qkK
-			if nb == 0 {
-				return 0
-			}
-			_, _ = w[nb*210-1], a[nb*292-1]
-			return q6KDotAVX2(&w[0], &a[0], nb)
-		},
-		q6K4: func(n int, w, a []byte, aRow int, dst *[4]float32) {
-			nb := n / qkK
-			if nb == 0 {
-				*dst = [4]float32{}
-				return
-			}
-			_, _ = w[nb*210-1], a[3*aRow+nb*292-1]
-			q6KDot4AVX2(&w[0], &a[0], aRow, nb, dst)
-		},
+	k := &x86Kernels
+	k.q4KGemv = func(n int, w, a []byte) float32 {
+		nb := n / qkK
+		if nb == 0 {
+			return 0
+		}
+		_, _ = w[nb*144-1], a[nb*292-1]
+		return q4KGemvAVX2(&w[0], &a[0], nb)
+	}
+	k.q4KGemm4 = func(n int, w, a []byte, aRow int, dst *[4]float32) {
+		nb := n / qkK
+		if nb == 0 {
+			*dst = [4]float32{}
+			return
+		}
+		_, _ = w[nb*144-1], a[3*aRow+nb*292-1]
+		q4KGemm4AVX2(&w[0], &a[0], aRow, nb, dst)
+	}
+	k.q6K = func(n int, w, a []byte) float32 {
+		nb := n / qkK
+		if nb == 0 {
+			return 0
+		}
+		_, _ = w[nb*210-1], a[nb*292-1]
+		return q6KDotAVX2(&w[0], &a[0], nb)
+	}
+	k.q6K4 = func(n int, w, a []byte, aRow int, dst *[4]float32) {
+		nb := n / qkK
+		if nb == 0 {
+			*dst = [4]float32{}
+			return
+		}
+		_, _ = w[nb*210-1], a[3*aRow+nb*292-1]
+		q6KDot4AVX2(&w[0], &a[0], aRow, nb, dst)
 	}
 }

@@ -1,0 +1,130 @@
+//go:build !noasm
+
+package quant
+
+import "github.com/layerwise/parity/runtimes/ggml"
+
+// Assembly twins of the float kernels (float_avx2_amd64.s): the F32, F16
+// and Q8_0 dots of KernelX86AVX512 and the F16, Q4_K and Q6_K
+// dequantizers. Same bits as the Go functions (float_amd64_test.go).
+
+//go:noescape
+func f32Dot16AVX2(x, y *byte, n16 int) float32
+
+//go:noescape
+func f16Dot16AVX2(x, y *byte, n16 int) float32
+
+//go:noescape
+func f32Dot64AVX2(x, y *byte, n64 int) float32
+
+//go:noescape
+func f16Dot64AVX2(x, y *byte, n64 int) float32
+
+//go:noescape
+func q8_0DotAVX2(w, a *byte, nb int) float32
+
+//go:noescape
+func f16ToF32AVX2(dst *float32, src *byte, n8 int)
+
+//go:noescape
+func q4KDequantAVX2(dst *float32, src *byte, scales *float32, nb int)
+
+//go:noescape
+func q6KDequantAVX2(dst *float32, src *byte, ds *float32, nb int)
+
+func init() {
+	if !hasAVX2 {
+		return
+	}
+	k := &x86Kernels
+	k.q8_0 = func(n int, w, a []byte) float32 {
+		nb := n / qk
+		if nb == 0 {
+			return 0
+		}
+		_, _ = w[nb*34-1], a[nb*34-1]
+		return q8_0DotAVX2(&w[0], &a[0], nb)
+	}
+	k.f32Tiny = func(n int, w, a []byte) float32 {
+		if n < 16 {
+			return dotF32Tiny(n, w, a)
+		}
+		_, _ = w[4*n-1], a[4*n-1]
+		return f32Dot16AVX2(&w[0], &a[0], n/16)
+	}
+	k.f16Tiny = func(n int, w, a []byte) float32 {
+		if n < 16 {
+			return dotF16Tiny(n, w, a)
+		}
+		_, _ = w[2*n-1], a[2*n-1]
+		return f16Dot16AVX2(&w[0], &a[0], n/16)
+	}
+	k.f32Vec = func(n int, w, a []byte) float32 {
+		if n < 64 {
+			return dotF32Vec(n, w, a)
+		}
+		_, _ = w[4*n-1], a[4*n-1]
+		return f32VecTail(n, w, a, f32Dot64AVX2(&w[0], &a[0], n/64))
+	}
+	k.f16Vec = func(n int, w, a []byte) float32 {
+		if n < 64 {
+			return dotF16Vec(n, w, a)
+		}
+		_, _ = w[2*n-1], a[2*n-1]
+		return f16VecTail(n, w, a, f16Dot64AVX2(&w[0], &a[0], n/64))
+	}
+	kernels[ggml.F16].dequant = dequantF16AVX2
+	kernels[ggml.Q4_K].dequant = dequantQ4_KAVX2
+	kernels[ggml.Q6_K].dequant = dequantQ6_KAVX2
+}
+
+func dequantF16AVX2(src []byte, dst []float32) {
+	n8 := len(dst) / 8
+	if n8 > 0 {
+		_ = src[16*n8-1]
+		f16ToF32AVX2(&dst[0], &src[0], n8)
+	}
+	dequantF16(src[16*n8:], dst[8*n8:])
+}
+
+// dqGroup is how many blocks the K-quant dequantizers take per assembly
+// call: their per-block float factors are computed here into a stack array.
+const dqGroup = 16
+
+func dequantQ4_KAVX2(src []byte, dst []float32) {
+	var f [dqGroup * 16]float32
+	for i := 0; i < len(dst)/qkK; i += dqGroup {
+		nb := min(dqGroup, len(dst)/qkK-i)
+		blocks := src[i*144 : (i+nb)*144]
+		for j := 0; j < nb; j++ {
+			b := (*[144]byte)(blocks[j*144:])
+			d, dmin := f16(b[0:]), f16(b[2:])
+			sc := (*[12]byte)(b[4:])
+			for c := 0; c < 4; c++ {
+				s1, m1 := scaleMinK4(2*c, sc)
+				s2, m2 := scaleMinK4(2*c+1, sc)
+				o := f[16*j+4*c:]
+				o[0], o[1], o[2], o[3] = d*float32(s1), dmin*float32(m1), d*float32(s2), dmin*float32(m2)
+			}
+		}
+		_ = dst[(i+nb)*qkK-1]
+		q4KDequantAVX2(&dst[i*qkK], &blocks[0], &f[0], nb)
+	}
+}
+
+func dequantQ6_KAVX2(src []byte, dst []float32) {
+	var f [dqGroup * 16]float32
+	for i := 0; i < len(dst)/qkK; i += dqGroup {
+		nb := min(dqGroup, len(dst)/qkK-i)
+		blocks := src[i*210 : (i+nb)*210]
+		for j := 0; j < nb; j++ {
+			b := (*[210]byte)(blocks[j*210:])
+			d := f16(b[208:])
+			for s := 0; s < 16; s++ {
+				f[16*j+s] = d * float32(int8(b[192+s]))
+			}
+		}
+		_ = dst[(i+nb)*qkK-1]
+		q6KDequantAVX2(&dst[i*qkK], &blocks[0], &f[0], nb)
+	}
+}
