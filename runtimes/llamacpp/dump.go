@@ -61,6 +61,12 @@ type Dump struct {
 	Gen     []int32 // greedy continuation, one per decode step
 }
 
+// ErrDump is wrapped by every error for a malformed dump: an index.tsv,
+// tokens.txt or .npy file that breaks the format above, or an .npy whose
+// values disagree with its index row. (A missing or unreadable file gives
+// the os error instead.)
+var ErrDump = errors.New("llamacpp: malformed dump")
+
 // ReadDump parses dir/index.tsv and dir/tokens.txt.
 func ReadDump(dir string) (*Dump, error) {
 	d := &Dump{Dir: dir}
@@ -76,18 +82,18 @@ func ReadDump(dir string) (*Dump, error) {
 		line++
 		if line == 1 {
 			if !strings.HasPrefix(sc.Text(), "seq\tstep\tname") {
-				return nil, fmt.Errorf("llamacpp: %s/index.tsv: header %q is not a dump index", dir, sc.Text())
+				return nil, fmt.Errorf("%w: %s/index.tsv: header %.60q is not a dump index", ErrDump, dir, sc.Text())
 			}
 			continue
 		}
 		e, err := parseEntry(sc.Text())
 		if err != nil {
-			return nil, fmt.Errorf("llamacpp: %s/index.tsv line %d: %w", dir, line, err)
+			return nil, fmt.Errorf("%w: %s/index.tsv line %d: %w", ErrDump, dir, line, err)
 		}
 		d.Entries = append(d.Entries, e)
 	}
 	if err := sc.Err(); err != nil {
-		return nil, fmt.Errorf("llamacpp: %s/index.tsv line %d: %w", dir, line+1, err)
+		return nil, fmt.Errorf("%w: %s/index.tsv line %d: %w", ErrDump, dir, line+1, err)
 	}
 	if d.Prompt, d.Gen, err = readTokens(filepath.Join(dir, "tokens.txt")); err != nil {
 		return nil, err
@@ -142,18 +148,21 @@ func readTokens(path string) (prompt, gen []int32, err error) {
 			for _, f := range strings.Fields(strings.TrimPrefix(line, "prompt:")) {
 				v, err := strconv.ParseInt(f, 10, 32)
 				if err != nil {
-					return nil, nil, fmt.Errorf("llamacpp: %s: %w", path, err)
+					return nil, nil, fmt.Errorf("%w: %s: %w", ErrDump, path, err)
 				}
 				prompt = append(prompt, int32(v))
 			}
 		case genLine.MatchString(line):
 			m := genLine.FindStringSubmatch(line)
-			v, _ := strconv.ParseInt(m[2], 10, 32)
+			v, err := strconv.ParseInt(m[2], 10, 32)
+			if err != nil {
+				return nil, nil, fmt.Errorf("%w: %s: %w", ErrDump, path, err)
+			}
 			gen = append(gen, int32(v))
 		}
 	}
 	if len(prompt) == 0 {
-		return nil, nil, fmt.Errorf("llamacpp: %s: no prompt line", path)
+		return nil, nil, fmt.Errorf("%w: %s: no prompt line", ErrDump, path)
 	}
 	return prompt, gen, nil
 }
@@ -185,7 +194,7 @@ func (d *Dump) Load(e *Entry) ([]float32, error) {
 		n *= x
 	}
 	if int64(len(data)) != n {
-		return nil, fmt.Errorf("llamacpp: %s: %d values (shape %v), index says ne %v", e.File, len(data), shape, e.Ne)
+		return nil, fmt.Errorf("%w: %s: %d values (shape %v), index says ne %v", ErrDump, e.File, len(data), shape, e.Ne)
 	}
 	return data, nil
 }
@@ -205,16 +214,16 @@ func (d *Dump) Steps() int {
 func ReadNPY(path string) ([]float32, []int64, error) {
 	f, err := os.Open(path)
 	if err != nil {
-		return nil, nil, err
+		return nil, nil, fmt.Errorf("llamacpp: %w", err)
 	}
 	defer f.Close()
 	st, err := f.Stat()
 	if err != nil {
-		return nil, nil, err
+		return nil, nil, fmt.Errorf("llamacpp: %w", err)
 	}
 	data, shape, err := decodeNPY(f, st.Size())
 	if err != nil {
-		return nil, nil, fmt.Errorf("llamacpp: %s: %w", path, err)
+		return nil, nil, fmt.Errorf("%w: %s: %w", ErrDump, path, err)
 	}
 	return data, shape, nil
 }
