@@ -70,6 +70,10 @@ type Result struct {
 type Options struct {
 	Threads int       // 0: all cores
 	KVType  ggml.Type // f32 (default) or f16
+	// FlashAttn runs the GGUF engine's attention as ggml-cpu's flash
+	// attention (ggufengine.Options.FlashAttn); with KVType f16 that is
+	// llama.cpp's default mode.
+	FlashAttn bool
 
 	// llamacpp engine (see llamacpp.Options): the llama.cpp program
 	// ("": $PARITY_LLAMA_BIN, then a built llama-dump), the mode ("exact"
@@ -96,12 +100,15 @@ func Open(path, engine string, o Options) (Runtime, error) {
 		if err != nil {
 			return nil, err
 		}
-		e, err := ggufengine.New(w, ggufengine.Options{Threads: o.Threads, KVType: o.KVType, Faults: o.Faults, F32Activations: o.F32Activations})
+		e, err := ggufengine.New(w, ggufengine.Options{Threads: o.Threads, KVType: o.KVType, FlashAttn: o.FlashAttn, Faults: o.Faults, F32Activations: o.F32Activations})
 		if err != nil {
 			w.Close()
 			return nil, err
 		}
 		opts := map[string]string{"kv_type": kvName(o.KVType), "matmul": "quantized, activations in vec_dot_type", "attention": "f32, no flash attention"}
+		if o.FlashAttn {
+			opts["attention"] = "flash attention (ggml-cpu kernels, f16 K/V)"
+		}
 		if o.F32Activations {
 			opts["matmul"] = "dequantized weights, f32 activations"
 		}
@@ -110,6 +117,9 @@ func Open(path, engine string, o Options) (Runtime, error) {
 	case "apr":
 		if o.KVType != 0 && o.KVType != ggml.F32 {
 			return nil, fmt.Errorf("runtimes: the apr engine keeps an f32 KV cache, not %s", o.KVType)
+		}
+		if o.FlashAttn {
+			return nil, fmt.Errorf("runtimes: the apr engine has no flash attention")
 		}
 		w, err := model.Open(path)
 		if err != nil {

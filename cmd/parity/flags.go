@@ -62,6 +62,7 @@ type engineFlags struct {
 	engine    string
 	threads   int
 	kvType    string
+	flashAttn bool
 	llamaBin  string
 	llamaMode string
 	timeout   time.Duration
@@ -71,6 +72,7 @@ func (e *engineFlags) register(f *pflag.FlagSet, name, def string) {
 	f.StringVar(&e.engine, name, def, "engine: gguf (llama.cpp-faithful), apr (f32 reference) or llamacpp (your llama.cpp build, as a subprocess)")
 	f.IntVar(&e.threads, "threads", 0, "matmul threads (0: all cores); results do not depend on it")
 	f.StringVar(&e.kvType, "kv-type", "f32", "KV cache type: f32 (llama.cpp -ctk f32) or f16 (llama.cpp's default)")
+	f.BoolVar(&e.flashAttn, "flash-attn", false, "gguf engine: ggml-cpu's flash attention (llama.cpp -fa on); --kv-type f16 --flash-attn is llama.cpp's default mode")
 	f.StringVar(&e.llamaBin, "llama-bin", "", "llamacpp engine: llama-dump (make llama-dump LLAMA_CPP_DIR=…) or a stock llama-eval-callback; default $"+llamacpp.EnvBin)
 	f.StringVar(&e.llamaMode, "llama-mode", "exact", "llamacpp engine: exact (-fa off -ctk f32 -ctv f32, all logits) or default (llama.cpp's defaults)")
 	f.DurationVar(&e.timeout, "timeout", 0, "llamacpp engine: time limit per run, e.g. 10m (0: none); its process group is killed")
@@ -90,7 +92,7 @@ func (e *engineFlags) options() (runtimes.Options, error) {
 	if err != nil || (kv != ggml.F32 && kv != ggml.F16) {
 		return runtimes.Options{}, usageErr(fmt.Errorf("--kv-type must be f32 or f16, not %q", e.kvType))
 	}
-	return runtimes.Options{Threads: e.threads, KVType: kv,
+	return runtimes.Options{Threads: e.threads, KVType: kv, FlashAttn: e.flashAttn,
 		LlamaBin: e.llamaBin, LlamaMode: e.llamaMode, Timeout: e.timeout}, nil
 }
 

@@ -10,7 +10,9 @@ import (
 
 // attention computes s.ctx = softmax(Q·Kᵀ/√hd + causal mask)·V per head,
 // with query head h reading KV head h/(n_head/n_head_kv), as llama.cpp's
-// non-flash attention does (see attend).
+// flash attention (Options.FlashAttn, see flashAttend) or its non-flash
+// attention (see attend) does. The non-flash path with an f16 cache rounds
+// s.q to f16 in place first.
 //
 // Faults: AttnScale scales by 1/hd instead of 1/√hd; GQAMap sends query head
 // h to KV head h mod n_head_kv.
@@ -19,6 +21,14 @@ func (e *Engine) attention(l int, s *scratch, kv *kvLayer, pos0 int) {
 	scale := 1 / float32(math.Sqrt(float64(float32(c.HeadDim))))
 	if e.opts.Faults.At(faults.AttnScale, l) {
 		scale = 1 / float32(c.HeadDim)
+	}
+	if e.opts.FlashAttn {
+		s.scores = flashAttend(s.ctx, s.q, kv.k, kv.v, s.T, pos0, c.NHead, c.NHeadKV, c.HeadDim,
+			flashNKV(pos0+s.T), scale, e.opts.Faults.At(faults.GQAMap, l), s.scores)
+		return
+	}
+	if e.opts.KVType == ggml.F16 {
+		roundF16(s.q) // the f16 K·Q dot converts Q to f16 first
 	}
 	s.scores = attend(s.ctx, s.q, kv.k, kv.v, s.T, pos0, c.NHead, c.NHeadKV, c.HeadDim, scale,
 		e.opts.KVType == ggml.F16 || e.opts.Faults.At(faults.KVF16, l), e.opts.Faults.At(faults.GQAMap, l), s.scores)

@@ -16,7 +16,10 @@
 //     softmax sum; the KV cache is f32 by default, or rounded to f16 on
 //     store (Options.KVType = F16, llama.cpp's default cache) in which case
 //     Q and the probabilities are rounded to f16 before their dots, as the
-//     non-flash path does;
+//     non-flash path does; with Options.FlashAttn it is ggml-cpu's flash
+//     attention instead (flashattn.go: f16 K/V, online softmax, the
+//     one-chunk, tiled and split-KV kernels), which with the f16 cache is
+//     llama.cpp's default mode;
 //   - GQA maps query head h to KV head h / (n_head/n_head_kv).
 //
 // The engine processes a batch of tokens per call (the prompt in one batch,

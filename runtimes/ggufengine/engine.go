@@ -20,6 +20,12 @@ type Options struct {
 	// KVType is the KV cache element type: ggml.F32 (default, llama.cpp's
 	// exact mode) or ggml.F16 (llama.cpp's default cache).
 	KVType ggml.Type
+	// FlashAttn computes attention as ggml-cpu's flash attention kernels
+	// do (flashattn.go), which read K and V as f16 whatever KVType says.
+	// With KVType F16 it is llama.cpp's default mode (-fa auto, which is
+	// on for CPU, with the f16 cache); without it attention is the
+	// non-flash path (-fa off).
+	FlashAttn bool
 	// MaxContext bounds the KV cache; 0 means the model's training context,
 	// or 4096 when the file does not say.
 	MaxContext int

@@ -72,9 +72,6 @@ func (e *Engine) layer(l int, x []float32, pos0, step int, kv *kvLayer, s *scrat
 	capture(probes.KRope, kvd, s.k)
 
 	e.store(l, kv, s.k, s.v, decode)
-	if e.opts.KVType == ggml.F16 {
-		roundF16(s.q) // the f16 K·Q dot converts Q to f16 first
-	}
 	e.attention(l, s, kv, pos0)
 	capture(probes.AttnCtx, qd, s.ctx)
 
@@ -173,7 +170,8 @@ func (e *Engine) rope(l int, x []float32, nHeads, pos0 int, decode bool, cache [
 }
 
 // store appends the batch's keys and values to the cache (SET_ROWS), rounded
-// to f16 for an f16 cache. Faults (decode steps only): SwapKV stores K in
+// to f16 for an f16 cache, and with flash attention, which casts an f32
+// cache to f16 before reading it. Faults (decode steps only): SwapKV stores K in
 // the V cache and V in the K cache; StaleKV also writes the new row over the
 // previous position's. KVF16 rounds on store whatever the cache type.
 func (e *Engine) store(l int, kv *kvLayer, k, v []float32, decode bool) {
@@ -183,7 +181,7 @@ func (e *Engine) store(l int, kv *kvLayer, k, v []float32, decode bool) {
 	start := len(kv.k)
 	kv.k = append(kv.k, k...)
 	kv.v = append(kv.v, v...)
-	if e.opts.KVType == ggml.F16 || e.opts.Faults.At(faults.KVF16, l) {
+	if e.opts.KVType == ggml.F16 || e.opts.FlashAttn || e.opts.Faults.At(faults.KVF16, l) {
 		roundF16(kv.k[start:])
 		roundF16(kv.v[start:])
 	}
