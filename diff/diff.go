@@ -48,6 +48,7 @@ func Diff(a, b *probes.Trace, o Options) (*Result, error) {
 	}
 	pairRecords(res, a, b, func(k probes.Key) Threshold { return budgetFor(k, &o, budget) })
 	finish(res)
+	res.Decode = decodeSummary(res)
 	return res, nil
 }
 

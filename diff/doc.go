@@ -71,6 +71,18 @@
 // (probes.CompareOrder). The overall verdict is the worst pair's, REFUSED
 // outranking FAIL, and REFUSED when nothing could be paired.
 //
+// # Decode path
+//
+// When both traces ran decode steps fed alike, Result.Decode regroups the
+// pairs by step: at each step's last position the logits' KL, both
+// argmaxes and the top-5 overlap; the step's first failing pair; the first
+// step whose argmax differs (with B teacher-forced, the first token B would
+// have generated differently); and the divergence rate over steps with a
+// 95% Wilson score interval. CompareDecode is the check that needs no
+// second runtime: one engine's prefill of the whole sequence against its
+// decode through the KV cache, position by position (its doc gives the
+// budgets and why).
+//
 // # Tolerance profiles
 //
 // ProfileExact gives every slot b = 1e-8, for two engines computing in

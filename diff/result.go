@@ -49,6 +49,11 @@ type Result struct {
 	Reason  string  `json:"reason,omitempty"`
 	Fix     string  `json:"fix,omitempty"`
 	Counts  Counts  `json:"counts"`
+
+	// Decode reorganises the pairs step by step when both traces ran
+	// decode steps fed alike: per-step logits agreement, the first step
+	// whose argmax differs, the divergence rate. Nil otherwise.
+	Decode *Decode `json:"decode,omitempty"`
 }
 
 // Side describes one trace.

@@ -31,7 +31,7 @@ the same in two engines when both are fed the same input.
 Each prints terminal tables, --json, or --markdown (a section for a pull request).
 Exit status: 0 the two sides agree, 1 they differ, 3 usage or I/O error.`,
 	}
-	cmd.AddCommand(newCompareEmbeddingCommand(a), newCompareWeightsCommand(a), newCompareOpCommand(a))
+	cmd.AddCommand(newCompareEmbeddingCommand(a), newCompareWeightsCommand(a), newCompareOpCommand(a), newCompareDecodeCommand(a))
 	return cmd
 }
 
