@@ -68,3 +68,49 @@ done:
 	VMOVUPD Y15, 224(DX)
 	VZEROUPPER
 	RET
+
+// func dot4x1AVX2(w *float32, wStride int, x *float64, n4 int, acc *[4][4]float64)
+//
+// dot2x4AVX2's loop for 4 weight rows and one activation row: acc[r]
+// receives the four partial-sum lanes of row r.
+TEXT ·dot4x1AVX2(SB), NOSPLIT, $0-40
+	MOVQ w+0(FP), SI
+	MOVQ wStride+8(FP), DX
+	SHLQ $2, DX
+	LEAQ (SI)(DX*1), DI
+	LEAQ (DI)(DX*1), R9
+	LEAQ (R9)(DX*1), R10
+	MOVQ x+16(FP), R8
+	MOVQ n4+24(FP), CX
+	VXORPD Y8, Y8, Y8
+	VXORPD Y9, Y9, Y9
+	VXORPD Y10, Y10, Y10
+	VXORPD Y11, Y11, Y11
+	XORQ AX, AX
+	XORQ BX, BX
+	TESTQ CX, CX
+	JZ done41
+
+loop41:
+	VMOVUPD (R8)(BX*1), Y4
+	VCVTPS2PD (SI)(AX*1), Y0
+	VCVTPS2PD (DI)(AX*1), Y1
+	VCVTPS2PD (R9)(AX*1), Y2
+	VCVTPS2PD (R10)(AX*1), Y3
+	VFMADD231PD Y4, Y0, Y8
+	VFMADD231PD Y4, Y1, Y9
+	VFMADD231PD Y4, Y2, Y10
+	VFMADD231PD Y4, Y3, Y11
+	ADDQ $16, AX
+	ADDQ $32, BX
+	DECQ CX
+	JNZ loop41
+
+done41:
+	MOVQ acc+32(FP), DX
+	VMOVUPD Y8, 0(DX)
+	VMOVUPD Y9, 32(DX)
+	VMOVUPD Y10, 64(DX)
+	VMOVUPD Y11, 96(DX)
+	VZEROUPPER
+	RET

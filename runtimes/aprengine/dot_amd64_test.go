@@ -36,6 +36,20 @@ func TestDots2x4AssemblyMatchesDot(t *testing.T) {
 			}
 			x[i] = float64(v)
 		}
+		w4 := make([]float32, 4*n)
+		for i := range w4 {
+			w4[i] = float32(r.NormFloat64())
+			if iter%4 == 2 && r.IntN(8) == 0 {
+				w4[i] = special[r.IntN(len(special))]
+			}
+		}
+		var got1 [4]float32
+		dots4x1AVX2(w4, x, n, &got1)
+		for i, g := range got1 {
+			if want := dot(w4[i*n:(i+1)*n], x[:n]); math.Float32bits(g) != math.Float32bits(want) && !(g != g && want != want) {
+				t.Fatalf("n=%d dots4x1 out[%d] = %g, dot %g", n, i, g, want)
+			}
+		}
 		var got [2][4]float32
 		dots2x4AVX2(w, x, n, &got)
 		for i := range got {

@@ -11,7 +11,7 @@ import (
 
 // TileFloats is the size, in float32 elements, of the scratch tile one
 // matmul worker dequantizes weight rows into: 64 Ki floats = 256 KiB. A
-// tile holds max(1, TileFloats/cols) whole rows, so the only f32 copy of a
+// tile holds rowsPerTile(cols) whole rows, so the only f32 copy of a
 // weight matrix that ever exists is one tile per worker: peak extra memory
 // is Threads × max(TileFloats, cols)·4 bytes for the tiles plus T·cols·8
 // for the batch's activations widened to float64 once per matmul, whatever
@@ -32,8 +32,10 @@ func newTiler(threads int) *tiler {
 	return &tiler{threads: threads, tiles: make([][]float32, threads)}
 }
 
-// rowsPerTile is how many whole rows of cols elements fit in a tile.
-func rowsPerTile(cols int) int { return max(1, TileFloats/cols) }
+// rowsPerTile is how many whole rows of cols elements fit in a tile,
+// rounded down to an even count (the dots go two rows at a time) unless
+// only one fits.
+func rowsPerTile(cols int) int { return max(1, TileFloats/cols&^1) }
 
 // grow returns buf resized to n, reallocating only when it is too small.
 func grow[T any](buf *[]T, n int) []T {
@@ -89,9 +91,17 @@ func (m *tiler) mul(dst []float32, w *model.Tensor, x []float32, T int) error {
 				}
 			}
 		}
+		var out1 [4]float32
 		for ; t < T; t++ {
 			xt := x64[t*cols : (t+1)*cols]
-			for r := 0; r < n; r++ {
+			r := 0
+			for ; r+4 <= n; r += 4 {
+				dots4x1(tile[r*cols:(r+4)*cols], xt, cols, &out1)
+				for i, v := range out1 {
+					dst[t*rows+r0+r+i] = v
+				}
+			}
+			for ; r < n; r++ {
 				dst[t*rows+r0+r] = dot(tile[r*cols:(r+1)*cols], xt)
 			}
 		}
@@ -109,6 +119,14 @@ var dots2x4 = func(w []float32, x []float64, n int, out *[2][4]float32) {
 		for j := range out[i] {
 			out[i][j] = dot(w[i*n:(i+1)*n], x[j*n:(j+1)*n])
 		}
+	}
+}
+
+// dots4x1 sets out[i] = dot(w row i, x) for the four rows of w: the
+// single-token (decode) case of dots2x4, with its own assembly kernel.
+var dots4x1 = func(w []float32, x []float64, n int, out *[4]float32) {
+	for i := range out {
+		out[i] = dot(w[i*n:(i+1)*n], x[:n])
 	}
 }
 

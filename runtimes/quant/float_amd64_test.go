@@ -5,6 +5,7 @@ package quant
 import (
 	"math"
 	"math/rand/v2"
+	"reflect"
 	"testing"
 
 	"github.com/layerwise/parity/runtimes/ggml"
@@ -109,5 +110,22 @@ func TestFloatAssemblyMatchesGo(t *testing.T) {
 				}
 			}
 		}
+	}
+}
+
+// TestAssemblyDispatch checks that the dispatch tables point at the
+// assembly twins on a CPU that has them.
+func TestAssemblyDispatch(t *testing.T) {
+	if !hasAVX2 {
+		t.Skip("no AVX2/FMA/F16C")
+	}
+	ptr := func(f any) uintptr { return reflect.ValueOf(f).Pointer() }
+	for typ, f := range map[ggml.Type]func([]byte, []float32){ggml.F16: dequantF16AVX2, ggml.Q4_K: dequantQ4_KAVX2, ggml.Q6_K: dequantQ6_KAVX2} {
+		if ptr(lookup(typ).dequant) != ptr(f) {
+			t.Errorf("%s dequantizer is not the assembly twin", typ)
+		}
+	}
+	if ptr(x86Kernels.q6K) == ptr(goX86Kernels.q6K) || ptr(x86Kernels.f32Vec) == ptr(goX86Kernels.f32Vec) {
+		t.Error("x86 kernels are the Go ones")
 	}
 }

@@ -22,11 +22,10 @@ type kernel struct {
 	dot        func(n int, w, a []byte) float32
 }
 
-// kernels is indexed by type id; ggml has 43 of them.
-var kernels [64]kernel
-
-func init() {
-	k := &kernels
+// kernels is indexed by type id; ggml has 43 of them. It is a variable
+// initializer, not an init function, so that it is complete before any
+// init function runs (the amd64 build's swap in assembly twins).
+var kernels = func() (k [64]kernel) {
 	k[ggml.F32] = kernel{dequant: dequantF32, quant: fromFloatF32, fromFloat: fromFloatF32, vecDotType: ggml.F32, dot: dotF32}
 	k[ggml.F16] = kernel{dequant: dequantF16, quant: quantF16Ref, fromFloat: fromFloatF16, vecDotType: ggml.F16, dot: dotF16}
 	k[ggml.BF16] = kernel{dequant: dequantBF16, quant: fromFloatBF16, fromFloat: fromFloatBF16, vecDotType: ggml.BF16, dot: dotBF16}
@@ -44,7 +43,8 @@ func init() {
 	k[ggml.Q8_K] = kernel{dequant: dequantQ8_K, fromFloat: fromFloatQ8_K}
 	k[ggml.IQ4_NL] = kernel{dequant: dequantIQ4_NL, quant: quantIQ4_NL, vecDotType: ggml.Q8_0, dot: dotIQ4_NLQ8_0}
 	k[ggml.IQ4_XS] = kernel{dequant: dequantIQ4_XS, quant: quantIQ4_XS, vecDotType: ggml.Q8_K, dot: dotIQ4_XSQ8_K}
-}
+	return
+}()
 
 var noKernel kernel
 
