@@ -13,7 +13,7 @@ build:
 
 # The README's test command: vet, formatting, and every test under the race detector.
 test: vet fmt-check
-	$(GO) test -race -count=1 $(PKGS)
+	$(GO) test -race -count=1 -timeout 45m $(PKGS)
 
 vet:
 	$(GO) vet $(PKGS)
