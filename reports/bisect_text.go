@@ -6,6 +6,7 @@ import (
 	"strconv"
 
 	"github.com/layerwise/parity/diff"
+	"github.com/layerwise/parity/probes"
 )
 
 // Bisection writes a bisection for a terminal: the diff (Text), then
@@ -13,7 +14,11 @@ import (
 // and inside the culprit layer what each operation adds — and the
 // reference's three-way verdict.
 func Bisection(w io.Writer, bs *diff.Bisection, o TextOptions) error {
-	if err := Text(w, bs.Result, o); err != nil {
+	var culprit *probes.Key
+	if bs.Attribution != nil {
+		culprit = bs.Attribution.Culprit
+	}
+	if err := writeText(w, bs.Result, culprit, o); err != nil {
 		return err
 	}
 	p := o.Painter
@@ -42,13 +47,13 @@ func Bisection(w io.Writer, bs *diff.Bisection, o TextOptions) error {
 			fmt.Fprintf(w, "%s %s — the first operation that fails when fed A's inputs\n", p.Bad("culprit:"), *at.Culprit)
 		}
 		if at.Note != "" {
-			fmt.Fprintf(w, "note: %s\n", at.Note)
+			fmt.Fprintf(w, "note: %s\n", clean(at.Note))
 		}
 	} else if bs.Skipped != "" && bs.Result.First != nil {
-		fmt.Fprintf(w, "\nteacher forcing not run: %s\n", bs.Skipped)
+		fmt.Fprintf(w, "\nteacher forcing not run: %s\n", clean(bs.Skipped))
 	}
 	if r := bs.Reference; r != nil {
-		fmt.Fprintf(w, "\nreference %s at %s: A %s, B %s — %s\n", r.Engine, r.Key, r.AVerdict, r.BVerdict, r.Statement)
+		fmt.Fprintf(w, "\nreference %s at %s: A %s, B %s — %s\n", clean(r.Engine), r.Key, r.AVerdict, r.BVerdict, clean(r.Statement))
 	}
 	return nil
 }

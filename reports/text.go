@@ -9,6 +9,7 @@ import (
 	"strings"
 
 	"github.com/layerwise/parity/diff"
+	"github.com/layerwise/parity/probes"
 )
 
 // TextOptions configure Text.
@@ -23,11 +24,18 @@ type TextOptions struct {
 // Text writes a diff result for a terminal: a verdict banner, the two
 // sides, the token check, notes, the first divergence and a per-layer
 // table colored by verdict. It computes nothing: every number is the
-// Result's.
+// Result's. Strings that come from trace or model files are cleaned of
+// control characters first.
 func Text(w io.Writer, r *diff.Result, o TextOptions) error {
+	return writeText(w, r, nil, o)
+}
+
+// writeText writes Text's output; a bisection's culprit, when there is one,
+// joins the first divergence under the banner.
+func writeText(w io.Writer, r *diff.Result, culprit *probes.Key, o TextOptions) error {
 	p := o.Painter
 	var b strings.Builder
-	fmt.Fprintf(&b, "%s  %s vs %s · profile %s · align %s\n", paintVerdict(p, r.Verdict), r.A.Engine, r.B.Engine, r.Profile, r.Align)
+	fmt.Fprintf(&b, "%s  %s vs %s · profile %s · align %s\n", paintVerdict(p, r.Verdict), clean(r.A.Engine), clean(r.B.Engine), r.Profile, r.Align)
 	for _, s := range []struct {
 		name string
 		side *diff.Side
@@ -35,23 +43,23 @@ func Text(w io.Writer, r *diff.Result, o TextOptions) error {
 		fmt.Fprintf(&b, "  %s  %s\n", s.name, describeSide(s.side))
 	}
 	if !r.Tokens.Match {
-		fmt.Fprintf(&b, "%s %s\n", p.Refused("tokens:"), r.Tokens.Reason)
+		fmt.Fprintf(&b, "%s %s\n", p.Refused("tokens:"), clean(r.Tokens.Reason))
 		if r.Fix != "" {
-			fmt.Fprintf(&b, "fix: %s\n", r.Fix)
+			fmt.Fprintf(&b, "fix: %s\n", clean(r.Fix))
 		}
 		_, err := io.WriteString(w, b.String())
 		return err
 	}
 	fmt.Fprintf(&b, "tokens: %d prompt ids identical", r.A.PromptLen)
 	if d := r.Tokens.Differ; d != nil {
-		fmt.Fprintf(&b, "; %s (steps from %d refused)", r.Tokens.Reason, d.Step)
+		fmt.Fprintf(&b, "; %s (steps from %d refused)", clean(r.Tokens.Reason), d.Step)
 	}
 	fmt.Fprintf(&b, "; steps 0-%d compared\n", r.Tokens.Steps)
 	for _, n := range r.Notes {
-		fmt.Fprintf(&b, "note: %s\n", n)
+		fmt.Fprintf(&b, "note: %s\n", clean(n))
 	}
 	for _, n := range alignmentNotes(r.Pairs) {
-		fmt.Fprintf(&b, "alignment: %s\n", n)
+		fmt.Fprintf(&b, "alignment: %s (%s)\n", clean(n.Note), count(n.Pairs, "pair"))
 	}
 	c := r.Counts
 	fmt.Fprintf(&b, "%s: %d PASS, %d WARN, %d FAIL, %d REFUSED", count(len(r.Pairs), "pair"), c.Pass, c.Warn, c.Fail, c.Refused)
@@ -61,12 +69,15 @@ func Text(w io.Writer, r *diff.Result, o TextOptions) error {
 	b.WriteByte('\n')
 	if f := r.First; f != nil {
 		fp := &r.Pairs[f.Index]
-		fmt.Fprintf(&b, "%s %s: %s\n", p.Bad("first divergence:"), fp.Key(), fp.Reason)
+		fmt.Fprintf(&b, "%s %s: %s\n", p.Bad("first divergence:"), fp.Key(), clean(fp.Reason))
+	}
+	if culprit != nil {
+		fmt.Fprintf(&b, "%s %s (teacher forcing: the first operation that fails on A's inputs)\n", p.Bad("culprit op:"), *culprit)
 	}
 	if r.Verdict == diff.Refused {
-		fmt.Fprintf(&b, "%s %s\n", p.Refused("refused:"), r.Reason)
+		fmt.Fprintf(&b, "%s %s\n", p.Refused("refused:"), clean(r.Reason))
 		if r.Fix != "" {
-			fmt.Fprintf(&b, "fix: %s\n", r.Fix)
+			fmt.Fprintf(&b, "fix: %s\n", clean(r.Fix))
 		}
 	}
 	if _, err := io.WriteString(w, b.String()); err != nil {
@@ -80,34 +91,35 @@ func Text(w io.Writer, r *diff.Result, o TextOptions) error {
 
 func describeSide(s *diff.Side) string {
 	var parts []string
-	parts = append(parts, fmt.Sprintf("%-5s %s", s.Engine, filepath.Base(s.Model.Path)))
+	parts = append(parts, fmt.Sprintf("%-5s %s", clean(s.Engine), clean(filepath.Base(s.Model.Path))))
 	if s.Model.SHA256 != "" {
-		parts = append(parts, "sha256 "+s.Model.SHA256[:min(12, len(s.Model.SHA256))]+"…")
+		parts = append(parts, "sha256 "+clean(short(s.Model.SHA256))+"…")
 	}
 	parts = append(parts, fmt.Sprintf("%s (%s)", count(len(s.Tokens), "token"), count(s.Steps, "decode step")),
 		fmt.Sprintf("positions %s", s.Policy.Positions), count(s.Records, "record"))
 	if s.File != "" {
-		parts = append(parts, s.File)
+		parts = append(parts, clean(s.File))
 	}
 	return strings.Join(parts, " · ")
 }
 
 // alignmentNotes returns each distinct reconciliation note with the number
 // of pairs it applies to, in order of first appearance.
-func alignmentNotes(pairs []diff.Pair) []string {
-	var order []string
-	n := map[string]int{}
+func alignmentNotes(pairs []diff.Pair) []AlignmentNote {
+	var out []AlignmentNote
+	at := map[string]int{}
 	for i := range pairs {
-		if s := pairs[i].Note; s != "" {
-			if n[s] == 0 {
-				order = append(order, s)
-			}
-			n[s]++
+		s := pairs[i].Note
+		if s == "" {
+			continue
 		}
-	}
-	out := make([]string, len(order))
-	for i, s := range order {
-		out[i] = fmt.Sprintf("%s (%s)", s, count(n[s], "pair"))
+		j, ok := at[s]
+		if !ok {
+			j = len(out)
+			at[s] = j
+			out = append(out, AlignmentNote{Note: s})
+		}
+		out[j].Pairs++
 	}
 	return out
 }
@@ -222,11 +234,11 @@ func pairRow(p *diff.Pair, paint Painter) []string {
 	row := []string{layer, p.Slot.String()}
 	m := p.Metrics
 	if m == nil {
-		row = append(row, "A "+p.PositionsA+" / B "+p.PositionsB,
+		row = append(row, "A "+clean(p.PositionsA)+" / B "+clean(p.PositionsB),
 			strconv.FormatInt(p.CountA, 10), strconv.FormatInt(p.CountB, 10), none, none, none, none, none)
 	} else {
 		n := strconv.FormatInt(m.N, 10)
-		row = append(row, m.Positions, n, n)
+		row = append(row, clean(m.Positions), n, n)
 		if s := m.Stats; s != nil {
 			row = append(row, num(s.A.Std, 'g', 4), num(s.B.Std, 'g', 4), num(s.StdRatio, 'f', 4))
 		} else {
@@ -242,7 +254,7 @@ func pairRow(p *diff.Pair, paint Painter) []string {
 		}
 	}
 	verdict := paintVerdict(paint, p.Verdict)
-	noteText := p.Reason
+	noteText := clean(p.Reason)
 	// Only a PASS is weak: a WARN or FAIL on summaries or printed values
 	// rests on a bound the tensors cannot escape (see package diff).
 	if m != nil && m.Weak && p.Verdict == diff.Pass {
@@ -266,6 +278,9 @@ func partialNote(pm *diff.PartialMetrics) string {
 	}
 	return "partial " + pm.Side + ": " + strings.Join(parts, "; ")
 }
+
+// short is the first 12 characters of a hex hash.
+func short(h string) string { return h[:min(12, len(h))] }
 
 // count writes n and the noun, plural unless n is 1.
 func count(n int, noun string) string {

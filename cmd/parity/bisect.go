@@ -22,6 +22,7 @@ type bisectOptions struct {
 	bFaults []string
 	json    bool
 	verbose bool
+	report  reportFlags
 	prompt  promptFlags
 	engine  engineFlags // A's engine and the settings both share
 	judge   diffFlags
@@ -41,8 +42,8 @@ than the ones that inherit it.
 
 Exit status: 0 the runs agree, 1 they diverge, 2 the comparison was refused, 3 usage/IO.`,
 		Args: cobra.NoArgs,
-		RunE: func(cmd *cobra.Command, _ []string) error {
-			return runBisect(cmd.Context(), a, o)
+		RunE: func(cmd *cobra.Command, args []string) error {
+			return runBisect(cmd.Context(), a, o, reportMeta(cmd, args))
 		},
 	}
 	f := cmd.Flags()
@@ -53,8 +54,10 @@ Exit status: 0 the runs agree, 1 they diverge, 2 the comparison was refused, 3 u
 	f.StringVar(&o.ref, "ref", "", "a third runtime as reference at the first divergence: llamacpp")
 	f.IntVarP(&o.decode, "decode", "n", 0, "greedy decode steps after the prompt (A's choices; B follows them)")
 	f.StringArrayVar(&o.bFaults, "b-fault", nil, "plant a fault in B's engine, e.g. rope-style@1 (testing parity itself; see parity selftest)")
-	f.BoolVar(&o.json, "json", false, "print the result as JSON")
+	f.BoolVar(&o.json, "json", false, "print the bare diff.Bisection as JSON (--format json prints the whole report)")
 	f.BoolVarP(&o.verbose, "verbose", "v", false, "list every pair")
+	o.report.register(f)
+	cmd.MarkFlagsMutuallyExclusive("json", "format")
 	o.prompt.register(f)
 	o.judge.register(f)
 	cmd.MarkFlagRequired("a")
@@ -70,8 +73,12 @@ func (r runner) Trace(ctx context.Context, prompt []int32, decode int, force []i
 	return tr, err
 }
 
-func runBisect(ctx context.Context, a *app, o bisectOptions) error {
+func runBisect(ctx context.Context, a *app, o bisectOptions, meta reports.Meta) error {
 	opts, err := o.judge.options()
+	if err != nil {
+		return err
+	}
+	format, err := o.report.check()
 	if err != nil {
 		return err
 	}
@@ -130,8 +137,13 @@ func runBisect(ctx context.Context, a *app, o bisectOptions) error {
 	if r, ok := runtimes.ReplayerOf(rb); ok {
 		replay = r
 	}
-	bs, err := diff.Bisect(ctx, runner{ra}, runner{rb}, replay, ref, bo)
+	ka, kb := &keepTrace{Runner: runner{ra}}, &keepTrace{Runner: runner{rb}}
+	bs, err := diff.Bisect(ctx, ka, kb, replay, ref, bo)
 	if err != nil {
+		return err
+	}
+	d := reports.NewBisection(bs, meta)
+	if err := o.report.writeDir(a, d, reports.DirOptions{A: ka.last, B: kb.last}); err != nil {
 		return err
 	}
 	if o.json {
@@ -139,7 +151,7 @@ func runBisect(ctx context.Context, a *app, o bisectOptions) error {
 		enc.SetIndent("", "  ")
 		err = enc.Encode(bs)
 	} else {
-		err = reports.Bisection(a.stdout, bs, reports.TextOptions{Painter: paint, Verbose: o.verbose})
+		err = reports.Write(a.stdout, format, d, reports.TextOptions{Painter: paint, Verbose: o.verbose})
 	}
 	if err != nil {
 		return err

@@ -13,6 +13,7 @@ import (
 
 type diffOptions struct {
 	judge   diffFlags
+	report  reportFlags
 	json    bool
 	verbose bool
 	threads int
@@ -31,19 +32,25 @@ are REFUSED with the reason and the fix, never given a number.
 Exit status: 0 PASS or WARN, 1 FAIL, 2 REFUSED, 3 usage or I/O error.`,
 		Args: cobra.ExactArgs(2),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			return runDiff(cmd.Context(), a, args[0], args[1], o)
+			return runDiff(cmd.Context(), a, args[0], args[1], o, reportMeta(cmd, args))
 		},
 	}
 	f := cmd.Flags()
 	o.judge.register(f)
 	f.IntVar(&o.threads, "threads", 0, "threads for measuring the noise floor (calibrated profile)")
-	f.BoolVar(&o.json, "json", false, "print the result as JSON")
+	f.BoolVar(&o.json, "json", false, "print the bare diff.Result as JSON (--format json prints the whole report)")
 	f.BoolVarP(&o.verbose, "verbose", "v", false, "list every pair, not just the worst of each layer and the non-PASS ones")
+	o.report.register(f)
+	cmd.MarkFlagsMutuallyExclusive("json", "format")
 	return cmd
 }
 
-func runDiff(ctx context.Context, a *app, pathA, pathB string, o diffOptions) error {
+func runDiff(ctx context.Context, a *app, pathA, pathB string, o diffOptions, meta reports.Meta) error {
 	opts, err := o.judge.options()
+	if err != nil {
+		return err
+	}
+	format, err := o.report.check()
 	if err != nil {
 		return err
 	}
@@ -77,12 +84,16 @@ func runDiff(ctx context.Context, a *app, pathA, pathB string, o diffOptions) er
 		res.Notes = append(res.Notes, note)
 	}
 	res.A.File, res.B.File = pathA, pathB
+	d := reports.NewDiff(res, meta)
+	if err := o.report.writeDir(a, d, reports.DirOptions{}); err != nil {
+		return err
+	}
 	if o.json {
 		enc := json.NewEncoder(a.stdout)
 		enc.SetIndent("", "  ")
 		err = enc.Encode(res)
 	} else {
-		err = reports.Text(a.stdout, res, reports.TextOptions{Painter: paint, Verbose: o.verbose})
+		err = reports.Write(a.stdout, format, d, reports.TextOptions{Painter: paint, Verbose: o.verbose})
 	}
 	if err != nil {
 		return err
