@@ -127,7 +127,10 @@ func runCompareDecode(cmd *cobra.Command, a *app, o compareDecodeOptions) error 
 		enc.SetIndent("", "  ")
 		err = enc.Encode(res)
 	} else {
-		err = reports.Text(a.stdout, res, reports.TextOptions{Painter: paint, Verbose: o.verbose})
+		to := reports.TextOptions{Painter: paint, Verbose: o.verbose}
+		if err = reports.Text(a.stdout, res, to); err == nil {
+			err = reports.DecodeSteps(a.stdout, res, to)
+		}
 	}
 	if err != nil {
 		return err

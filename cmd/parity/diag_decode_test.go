@@ -12,13 +12,13 @@ func TestCompareDecode(t *testing.T) {
 	m := shared(t, "models/stories260K.gguf")
 	args := []string{"--color", "never", "diag", "compare-decode", "--model", m, "--tokens", "1,403,407,261,378", "-n", "8", "--threads", "2"}
 	out, errOut, code := parity(t, args...)
-	if code != 0 || !strings.Contains(out, "PASS") || !strings.Contains(out, "A is one prefill of all 13 positions, B the 5-token prompt then 8 single-token steps") {
+	if code != 0 || !strings.Contains(out, "PASS") || !strings.Contains(out, "top-1 agreement: 9 of 9 steps") || !strings.Contains(out, "A is one prefill of all 13 positions, B the 5-token prompt then 8 single-token steps") {
 		t.Errorf("clean engine: exit %d\n%s%s", code, out, errOut)
 	}
 
 	// A KV-cache fault is named at its step, layer and slot.
 	out, errOut, code = parity(t, append(args, "--fault", "stale-kv@2")...)
-	if code != 1 || !strings.Contains(out, "first divergence: step 1 layer 2 attn_ctx") {
+	if code != 1 || !strings.Contains(out, "first divergence: step 1 layer 2 attn_ctx") || !strings.Contains(out, "FAIL    │ ") {
 		t.Errorf("stale-kv@2: exit %d\n%s%s", code, out, errOut)
 	}
 
