@@ -39,7 +39,9 @@ func hasFull(t *Trace) bool {
 
 // writeSidecar writes the full tensors of t, in record order, as F32 GGUF
 // tensors with dims [PerToken, len(Positions)] (ne[0] first: one row per
-// position), and returns the file's size and hex SHA-256.
+// position), and returns the file's size and hex SHA-256. Each tensor is
+// encoded when the writer reaches it, so writing holds one tensor's bytes
+// beside the trace, not a second copy of all of them.
 func writeSidecar(path string, t *Trace) (int64, string, error) {
 	w := gguf.NewWriter(sidecarGGUFVersion)
 	w.AddKV(sidecarKindKey, gguf.String(sidecarKind))
@@ -49,11 +51,13 @@ func writeSidecar(path string, t *Trace) (int64, string, error) {
 		if r.Full == nil {
 			continue
 		}
-		data := make([]byte, 4*len(r.Full))
-		for j, v := range r.Full {
-			binary.LittleEndian.PutUint32(data[4*j:], math.Float32bits(v))
-		}
-		w.AddTensor(tensorName(r.Key()), ggml.F32, []int64{int64(r.PerToken), int64(len(r.Positions))}, data)
+		w.AddTensorFunc(tensorName(r.Key()), ggml.F32, []int64{int64(r.PerToken), int64(len(r.Positions))}, func() ([]byte, error) {
+			data := make([]byte, 4*len(r.Full))
+			for j, v := range r.Full {
+				binary.LittleEndian.PutUint32(data[4*j:], math.Float32bits(v))
+			}
+			return data, nil
+		})
 	}
 	h := sha256.New()
 	var size int64
