@@ -8,10 +8,10 @@ import (
 	"github.com/layerwise/parity/diff"
 )
 
-// DecodeSteps writes a result's decode summary (diff.Decode) for a
-// terminal, after Text: one table row per step — its verdict, the KL of
-// the logits at its last position, both argmaxes, the top-5 overlap and
-// the step's first failing tensor — then the top-1 agreement over the
+// decodeSteps writes a result's decode summary (diff.Decode) for a
+// terminal, at the end of Text: one table row per step — its verdict, the
+// KL of the logits at its last position, both argmaxes, the top-5 overlap
+// and the step's first failing tensor — then the top-1 agreement over the
 // steps with its 95% interval and, when the argmaxes part, the first token
 // that would differ, both ids decoded, and the tensor that fails first at
 // that step. It writes nothing when the result has no decode summary.
@@ -19,7 +19,7 @@ import (
 // Token text comes from a model's vocabulary, so it is printed quoted
 // (strconv.Quote), which shows control and formatting characters as
 // escapes instead of sending them to the terminal.
-func DecodeSteps(w io.Writer, r *diff.Result, o TextOptions) error {
+func decodeSteps(w io.Writer, r *diff.Result, o TextOptions) error {
 	d := r.Decode
 	if d == nil {
 		return nil

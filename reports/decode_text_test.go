@@ -32,7 +32,7 @@ func decodeResult() *diff.Result {
 
 func TestDecodeSteps(t *testing.T) {
 	var b bytes.Buffer
-	if err := DecodeSteps(&b, decodeResult(), TextOptions{}); err != nil {
+	if err := decodeSteps(&b, decodeResult(), TextOptions{}); err != nil {
 		t.Fatal(err)
 	}
 	out := b.String()
@@ -55,18 +55,18 @@ func TestDecodeSteps(t *testing.T) {
 	r.Decode.FirstFlip.TextA, r.Decode.FirstFlip.TextB = "", ""
 	r.Decode.Steps[1].First = nil
 	b.Reset()
-	DecodeSteps(&b, r, TextOptions{})
+	decodeSteps(&b, r, TextOptions{})
 	if out := b.String(); !strings.Contains(out, "A 9, B 3; no tensor fails at that step") {
 		t.Errorf("flip without text or failing tensor:\n%s", out)
 	}
 	r.Decode.Agreement, r.Decode.FirstFlip, r.Decode.Steps[0].Logits = nil, nil, nil
 	b.Reset()
-	DecodeSteps(&b, r, TextOptions{})
+	decodeSteps(&b, r, TextOptions{})
 	if out := b.String(); !strings.Contains(out, "no step's logits were compared in full") || strings.Contains(out, "first differing") {
 		t.Errorf("no logits:\n%s", out)
 	}
 	b.Reset()
-	if err := DecodeSteps(&b, &diff.Result{}, TextOptions{}); err != nil || b.Len() != 0 {
+	if err := decodeSteps(&b, &diff.Result{}, TextOptions{}); err != nil || b.Len() != 0 {
 		t.Errorf("no decode summary wrote %q (%v)", b.String(), err)
 	}
 }

@@ -22,8 +22,9 @@ type TextOptions struct {
 }
 
 // Text writes a diff result for a terminal: a verdict banner, the two
-// sides, the token check, notes, the first divergence and a per-layer
-// table colored by verdict. It computes nothing: every number is the
+// sides, the token check, notes, the first divergence, a per-layer
+// table colored by verdict and, when the traces ran decode steps, the
+// per-step section (decodeSteps). It computes nothing: every number is the
 // Result's. Strings that come from trace or model files are cleaned of
 // control characters first.
 func Text(w io.Writer, r *diff.Result, o TextOptions) error {
@@ -86,7 +87,10 @@ func writeText(w io.Writer, r *diff.Result, culprit *probes.Key, o TextOptions) 
 	if len(r.Pairs) == 0 {
 		return nil
 	}
-	return pairTable(w, r, o)
+	if err := pairTable(w, r, o); err != nil {
+		return err
+	}
+	return decodeSteps(w, r, o)
 }
 
 func describeSide(s *diff.Side) string {

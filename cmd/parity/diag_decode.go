@@ -127,10 +127,7 @@ func runCompareDecode(cmd *cobra.Command, a *app, o compareDecodeOptions) error 
 		enc.SetIndent("", "  ")
 		err = enc.Encode(res)
 	} else {
-		to := reports.TextOptions{Painter: paint, Verbose: o.verbose}
-		if err = reports.Text(a.stdout, res, to); err == nil {
-			err = reports.DecodeSteps(a.stdout, res, to)
-		}
+		err = reports.Text(a.stdout, res, reports.TextOptions{Painter: paint, Verbose: o.verbose})
 	}
 	if err != nil {
 		return err
