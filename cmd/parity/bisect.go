@@ -26,6 +26,7 @@ type bisectOptions struct {
 	prompt  promptFlags
 	engine  engineFlags // A's engine and the settings both share
 	judge   diffFlags
+	memory  memoryFlag
 }
 
 func newBisectCommand(a *app) *cobra.Command {
@@ -60,6 +61,7 @@ Exit status: 0 the runs agree, 1 they diverge, 2 the comparison was refused, 3 u
 	cmd.MarkFlagsMutuallyExclusive("json", "format")
 	o.prompt.register(f)
 	o.judge.register(f)
+	o.memory.register(f)
 	cmd.MarkFlagRequired("a")
 	cmd.MarkFlagRequired("b")
 	return cmd
@@ -128,6 +130,9 @@ func runBisect(ctx context.Context, a *app, o bisectOptions, meta reports.Meta) 
 		ref = runner{rr}
 	default:
 		return usageErr(fmt.Errorf("--ref must be llamacpp, not %q", o.ref))
+	}
+	if err := o.memory.checkBisect(ra, rb, len(prompt), o.decode, opts.Profile == diff.ProfileCalibrated, ref != nil); err != nil {
+		return err
 	}
 	bo := diff.BisectOptions{Options: opts, Prompt: prompt, Decode: o.decode, QKNorm: runtimes.QKNorm(rb),
 		Calibrate: func(ctx context.Context, prompt, force []int32) (map[probes.Key]float64, error) {

@@ -16,6 +16,7 @@ type traceOptions struct {
 	prompt promptFlags
 	engine engineFlags
 	policy policyFlags
+	memory memoryFlag
 }
 
 func newTraceCommand(a *app) *cobra.Command {
@@ -35,6 +36,7 @@ func newTraceCommand(a *app) *cobra.Command {
 	o.prompt.register(f)
 	o.engine.register(f, "engine", "gguf")
 	o.policy.register(f)
+	o.memory.register(f)
 	cmd.MarkFlagRequired("model")
 	cmd.MarkFlagRequired("output")
 	return cmd
@@ -45,6 +47,9 @@ func runTrace(cmd *cobra.Command, a *app, o traceOptions) error {
 	if err != nil {
 		return err
 	}
+	if _, _, err := o.memory.limit(); err != nil {
+		return err
+	}
 	rt, err := o.engine.open(o.model)
 	if err != nil {
 		return err
@@ -53,6 +58,14 @@ func runTrace(cmd *cobra.Command, a *app, o traceOptions) error {
 	ids, err := o.prompt.resolve(rt)
 	if err != nil {
 		return err
+	}
+	if pol.Mode == probes.ModeFull {
+		dims := rt.Model().Dims
+		what := fmt.Sprintf("%d layers, %d positions", dims.Layers, len(ids)+o.decode)
+		if err := o.memory.check(pol.FullBytes(dims, len(ids), o.decode), what,
+			"capture less with --slots, --layers or --positions, a shorter prompt or fewer --decode steps"); err != nil {
+			return err
+		}
 	}
 	rec, err := probes.NewRecorder(pol)
 	if err != nil {
