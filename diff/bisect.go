@@ -94,6 +94,7 @@ type ThreeWay struct {
 	BVerdict  Verdict    `json:"b_vs_ref"`
 	BNMSE     *Float     `json:"b_vs_ref_nmse,omitempty"`
 	Statement string     `json:"statement"`
+	Note      string     `json:"note,omitempty"`
 }
 
 // fullPolicy records every slot, layer and position with full tensors, as
@@ -116,17 +117,7 @@ func Bisect(ctx context.Context, a, b Runner, bReplay Replayer, ref Runner, o Bi
 	if err != nil {
 		return nil, fmt.Errorf("diff: run B: %w", err)
 	}
-	var calibration string
-	if o.Profile == ProfileCalibrated && o.Floor == nil {
-		calibration = "no noise floor was measured; quant budgets used"
-		if o.Calibrate != nil {
-			if o.Floor, err = o.Calibrate(ctx, o.Prompt, fed); err != nil {
-				calibration = "noise floor not measured (" + err.Error() + "); quant budgets used"
-			} else {
-				calibration = ""
-			}
-		}
-	}
+	calibration := calibrate(ctx, &o.Options, o.Calibrate, o.Prompt, fed)
 	res, err := Diff(ta, tb, o.Options)
 	if err != nil {
 		return nil, err
@@ -279,39 +270,47 @@ func ratio(a Added) float64 {
 }
 
 // threeWay runs the reference over A's tokens and says, at the first
-// divergence, which side the reference agrees with.
+// divergence, which side the reference agrees with. When the reference does
+// not hold that tensor (llama.cpp fuses silu(gate)·up, so it has no
+// ffn_act), the next tensor in execution order that both comparisons can
+// judge is used, and the note says so.
 func threeWay(ctx context.Context, ref Runner, ta, tb *probes.Trace, o *BisectOptions, first *Divergence) (*ThreeWay, error) {
 	fed := ta.Header.Tokens[ta.Header.PromptLen:]
 	tr, err := ref.Trace(ctx, o.Prompt, len(fed), fed, fullPolicy)
 	if err != nil {
 		return nil, fmt.Errorf("diff: run the reference: %w", err)
 	}
-	k := probes.Key{Step: first.Step, Layer: first.Layer, Slot: first.Slot}
-	tw := &ThreeWay{Key: k, Engine: tr.Header.Engine}
-	for _, side := range []struct {
-		t       *probes.Trace
-		verdict *Verdict
-		nmse    **Float
-	}{{ta, &tw.AVerdict, &tw.ANMSE}, {tb, &tw.BVerdict, &tw.BNMSE}} {
-		r, err := Diff(tr, side.t, o.Options)
-		if err != nil {
-			return nil, err
+	ra, err := Diff(tr, ta, o.Options)
+	if err != nil {
+		return nil, err
+	}
+	rb, err := Diff(tr, tb, o.Options)
+	if err != nil {
+		return nil, err
+	}
+	atA := make(map[probes.Key]*Pair, len(ra.Pairs))
+	for i := range ra.Pairs {
+		atA[ra.Pairs[i].Key()] = &ra.Pairs[i]
+	}
+	want := probes.Key{Step: first.Step, Layer: first.Layer, Slot: first.Slot}
+	tw := &ThreeWay{Key: want, Engine: tr.Header.Engine, AVerdict: Refused, BVerdict: Refused}
+	for i := range rb.Pairs {
+		pb := &rb.Pairs[i]
+		pa := atA[pb.Key()]
+		if probes.CompareOrder(pb.Key(), want) < 0 || pa == nil || pa.Verdict == Refused || pb.Verdict == Refused {
+			continue
 		}
-		*side.verdict = Refused
-		for i := range r.Pairs {
-			p := &r.Pairs[i]
-			if p.Key() != k {
-				continue
-			}
-			*side.verdict = p.Verdict
-			if p.Metrics != nil && p.Metrics.Tensor != nil {
-				n := p.Metrics.Tensor.NMSE
-				*side.nmse = &n
-			}
+		tw.Key, tw.AVerdict, tw.BVerdict = pb.Key(), pa.Verdict, pb.Verdict
+		tw.ANMSE, tw.BNMSE = nmseOf(pa), nmseOf(pb)
+		if tw.Key != want {
+			tw.Note = fmt.Sprintf("%s does not hold %s; compared at %s, the next tensor both runs can be judged at", tw.Engine, want, tw.Key)
 		}
+		break
 	}
 	agreeA, agreeB := tw.AVerdict <= Warn, tw.BVerdict <= Warn
 	switch {
+	case tw.AVerdict == Refused:
+		tw.Statement = fmt.Sprintf("%s holds no comparable tensor at or after the first divergence", tw.Engine)
 	case agreeA && !agreeB:
 		tw.Statement = fmt.Sprintf("A agrees with %s and B does not: B diverges from %s", tw.Engine, tw.Engine)
 	case agreeB && !agreeA:
@@ -322,4 +321,12 @@ func threeWay(ctx context.Context, ref Runner, ta, tb *probes.Trace, o *BisectOp
 		tw.Statement = fmt.Sprintf("neither agrees with %s at this tensor", tw.Engine)
 	}
 	return tw, nil
+}
+
+func nmseOf(p *Pair) *Float {
+	if p.Metrics == nil || p.Metrics.Tensor == nil {
+		return nil
+	}
+	n := p.Metrics.Tensor.NMSE
+	return &n
 }
