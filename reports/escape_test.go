@@ -7,6 +7,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/layerwise/parity/diff"
 	"github.com/layerwise/parity/reports/mdcheck"
 )
 
@@ -39,6 +40,8 @@ func hostileDocument() *Document {
 	q := &r.Pairs[r.First.Index+1]
 	q.Note = hPipe + hTick + "<b>" + hMD
 	r.Pairs[3].Metrics.Positions = hPipe + hScript
+	r.Decode = &diff.Decode{Steps: []diff.DecodeStep{{Logits: &diff.LogitMetrics{Top1A: 1, Top1B: 2}}},
+		FirstFlip: &diff.DecodeFlip{A: 1, B: 2, TextA: hScript + hPipe, TextB: hImg + hTick + hTerm}}
 	bs.Attribution.Note = hScript + hPipe
 	bs.Reference.Engine, bs.Reference.Statement = hPipe+hTick, hImg+hMD
 	d := NewBisection(bs, Meta{Tool: hScript, Command: []string{"parity", "bisect", "--a", hScript, "--prompt", hTick + "'" + hPipe + "\n```\n" + hImg}})

@@ -204,6 +204,12 @@ func TestRenderEdgeCases(t *testing.T) {
 	}
 	pass.Pairs, pass.First, pass.Verdict, pass.Tokens.Steps = pairs, nil, diff.Pass, 1
 	pass.Counts = diff.Counts{Pass: len(pairs), Weak: 2}
+	agreement := diff.Wilson(1, 2)
+	pass.Decode = &diff.Decode{Steps: []diff.DecodeStep{
+		{Step: 0, Position: 10, Pairs: len(pairs) / 2, Logits: &diff.LogitMetrics{Position: 10, KL: 1e-3, Top1A: 17, Top1B: 17, Top5: 5}},
+		{Step: 1, Position: 11, Pairs: len(pairs) / 2, Logits: &diff.LogitMetrics{Position: 11, KL: 2e-3, Top1A: 5, Top1B: 9, Top5: 4}}},
+		FirstFlip: &diff.DecodeFlip{Step: 1, Position: 12, A: 5, B: 9, TextA: " the", TextB: " a"},
+		Agreement: &agreement, MaxKL: 2e-3, MaxKLStep: 1}
 
 	for _, tc := range []struct {
 		d    *Document
@@ -213,6 +219,11 @@ func TestRenderEdgeCases(t *testing.T) {
 			FormatMarkdown: "> **Refused:** the prompts differ", FormatHTML: `id="refused"`, FormatJSON: `"verdict": "REFUSED"`}},
 		{NewDiff(pass, Meta{}), map[Format]string{FormatText: "steps 0-1 compared", FormatMarkdown: "Depth profile of every step",
 			FormatHTML: `id="heatmap"`, FormatJSON: `"headline": "PASS — apr vs gguf: all 114 pairs within budget"`}},
+		{NewDiff(pass, Meta{}), map[Format]string{FormatMarkdown: `**First differing token:** step 1, the token for position 12: A 5 " the", B 9 " a"; no tensor fails`,
+			FormatHTML: `<strong>First differing token:</strong> step 1, the token for position 12: A 5 <code>&#34; the&#34;</code>, B 9`,
+			FormatJSON: `"first_flip": {`}},
+		{NewDiff(pass, Meta{}), map[Format]string{FormatMarkdown: "| 1 | 11 | ✅ PASS | 2.0e-03 | 5 | **9** | 4/5 | – |",
+			FormatHTML: "Top-1 agreement: 1 of 2 steps; divergence rate 0.500"}},
 	} {
 		for f, want := range tc.want {
 			out := render(t, f, tc.d, TextOptions{})

@@ -11,6 +11,7 @@ import (
 	"strings"
 
 	"github.com/layerwise/parity/diff"
+	"github.com/layerwise/parity/probes"
 )
 
 //go:embed report.html.tmpl
@@ -30,6 +31,11 @@ var htmlTemplate = template.Must(template.New("report").Funcs(template.FuncMap{
 	"count":    count,
 	"join":     strings.Join,
 	"sentence": sentence,
+	"quote":    strconv.Quote,
+	"agree":    func(p *diff.Proportion) int { return p.N - p.K },
+	"key": func(d *diff.Divergence) string {
+		return probes.Key{Step: d.Step, Layer: d.Layer, Slot: d.Slot}.String()
+	},
 }).Parse(htmlSource))
 
 // htmlView is what the template reads: the document and the geometry of

@@ -32,6 +32,7 @@ func Markdown(w io.Writer, d *Document) error {
 	b.WriteString("\n\n")
 	mdCallout(&b, d)
 	mdDepth(&b, d)
+	mdDecode(&b, d)
 	mdAttribution(&b, d)
 	mdSampleParity(&b, d)
 	if len(r.Pairs) > 0 {
@@ -139,6 +140,54 @@ func mdDepth(b *strings.Builder, d *Document) {
 		}
 		b.WriteString("\n</details>\n\n")
 	}
+}
+
+// mdDecode writes the decode summary: the logits of every step, the top-1
+// agreement with its interval, and the first token that would differ.
+func mdDecode(b *strings.Builder, d *Document) {
+	r := d.Result
+	dc := r.Decode
+	if dc == nil {
+		return
+	}
+	b.WriteString("#### Decode steps\n\nLogits at each step's last position: KL(A‖B) in nats, the argmax of each side, the top-5 overlap.\n\n")
+	mdTable(b, []string{"step", "position", "verdict", "KL", "top-1 A", "top-1 B", "top-5", "first failing tensor"}, "---:|---:|---|---:|---:|---:|---:|---",
+		len(dc.Steps), func(i int) []string {
+			st := &dc.Steps[i]
+			row := []string{strconv.Itoa(st.Step), strconv.Itoa(st.Position), mdVerdict(st.Verdict), "–", "–", "–", "–", "–"}
+			if lm := st.Logits; lm != nil {
+				row[3], row[4], row[5], row[6] = num(lm.KL, 'e', 1), strconv.Itoa(lm.Top1A), strconv.Itoa(lm.Top1B), strconv.Itoa(lm.Top5)+"/5"
+				if !st.Agree() {
+					row[5] = "**" + row[5] + "**"
+				}
+			}
+			if f := st.First; f != nil {
+				row[7] = mdKey(Key{Step: f.Step, Layer: f.Layer, Slot: f.Slot})
+			}
+			return row
+		})
+	b.WriteByte('\n')
+	if ag := dc.Agreement; ag != nil {
+		fmt.Fprintf(b, "Top-1 agreement: %d of %d steps; divergence rate %s (%s%% Wilson interval %s–%s); max KL %s at step %d.\n\n",
+			ag.N-ag.K, ag.N, num(ag.Rate, 'f', 3), num(ag.Confidence*100, 'f', 0), num(ag.Low, 'f', 3), num(ag.High, 'f', 3), num(dc.MaxKL, 'e', 2), dc.MaxKLStep)
+	}
+	if f := dc.FirstFlip; f != nil {
+		fmt.Fprintf(b, "**First differing token:** step %d, the token for position %d: A %s, B %s", f.Step, f.Position, mdToken(f.A, f.TextA), mdToken(f.B, f.TextB))
+		if st := &dc.Steps[f.Step]; st.First != nil {
+			fmt.Fprintf(b, "; first failing tensor at that step: %s.\n\n", mdKey(Key{Step: st.First.Step, Layer: st.First.Layer, Slot: st.First.Slot}))
+		} else {
+			b.WriteString("; no tensor fails at that step (a near-tie within the budgets).\n\n")
+		}
+	}
+}
+
+// mdToken is a token id followed by its text, quoted and escaped, when
+// the caller decoded it.
+func mdToken(id int32, text string) string {
+	if text == "" {
+		return strconv.Itoa(int(id))
+	}
+	return strconv.Itoa(int(id)) + " " + md(strconv.Quote(text))
 }
 
 func mdAttribution(b *strings.Builder, d *Document) {
