@@ -55,7 +55,7 @@ func Bisection(w io.Writer, bs *diff.Bisection, o TextOptions) error {
 	if r := bs.Reference; r != nil {
 		fmt.Fprintf(w, "\nreference %s at %s: A %s, B %s — %s\n", clean(r.Engine), r.Key, r.AVerdict, r.BVerdict, clean(r.Statement))
 		if r.Note != "" {
-			fmt.Fprintf(w, "note: %s\n", r.Note)
+			fmt.Fprintf(w, "note: %s\n", clean(r.Note))
 		}
 	}
 	return nil

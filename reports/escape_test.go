@@ -43,7 +43,7 @@ func hostileDocument() *Document {
 	r.Decode = &diff.Decode{Steps: []diff.DecodeStep{{Logits: &diff.LogitMetrics{Top1A: 1, Top1B: 2}}},
 		FirstFlip: &diff.DecodeFlip{A: 1, B: 2, TextA: hScript + hPipe, TextB: hImg + hTick + hTerm}}
 	bs.Attribution.Note = hScript + hPipe
-	bs.Reference.Engine, bs.Reference.Statement = hPipe+hTick, hImg+hMD
+	bs.Reference.Engine, bs.Reference.Statement, bs.Reference.Note = hPipe+hTick, hImg+hMD, hScript+hTerm
 	d := NewBisection(bs, Meta{Tool: hScript, Command: []string{"parity", "bisect", "--a", hScript, "--prompt", hTick + "'" + hPipe + "\n```\n" + hImg}})
 	d.Traces = []string{hPipe + hTick}
 	return d

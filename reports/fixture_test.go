@@ -193,7 +193,8 @@ func fixtureBisection() *diff.Bisection {
 	nA, nB := diff.Float(2e-4), diff.Float(0.35)
 	return &diff.Bisection{Result: r, Attribution: at, Reference: &diff.ThreeWay{
 		Key: probes.Key{Layer: 2, Slot: probes.QRope}, Engine: "llamacpp", AVerdict: diff.Pass, ANMSE: &nA, BVerdict: diff.Fail, BNMSE: &nB,
-		Statement: "A agrees with llamacpp and B does not: B diverges from llamacpp"}}
+		Statement: "A agrees with llamacpp and B does not: B diverges from llamacpp",
+		Note:      "llamacpp does not hold step 0 layer 2 q_rope; compared at step 0 layer 2 k_rope, the next tensor both runs can be judged at"}}
 }
 
 var fixtureMeta = Meta{Tool: "parity test", Command: []string{"parity", "bisect", "--a", "models/m.apr", "--b", "models/m.gguf",

@@ -70,6 +70,9 @@ func mdCallout(b *strings.Builder, d *Document) {
 		}
 		if ref := d.Reference; ref != nil {
 			fmt.Fprintf(b, ">\n> **Reference %s:** A %s, B %s — %s\n", md(ref.Engine), ref.AVerdict, ref.BVerdict, md(sentence(ref.Statement)))
+			if ref.Note != "" {
+				fmt.Fprintf(b, "> %s\n", md(sentence(ref.Note)))
+			}
 		}
 		if r.Verdict == diff.Refused {
 			fmt.Fprintf(b, ">\n> **Refused:** %s\n", md(r.Reason))
