@@ -20,6 +20,11 @@ func openLlamaCpp(path string, o Options) (Runtime, error) {
 }
 
 func (s subprocess) Run(ctx context.Context, req Request, rec *probes.Recorder) (*Result, error) {
+	// llama.cpp sizes its context to the request, so only the ids are
+	// checked: out-of-vocabulary ids abort llama.cpp with a less clear message.
+	if err := CheckRequest(req, s.Model().Dims.Vocab, 0); err != nil {
+		return nil, err
+	}
 	res, err := s.Runtime.Run(ctx, llamacpp.Request{Prompt: req.Prompt, Decode: req.Decode, Force: req.Force,
 		StopAt: req.StopAt, Progress: req.Progress}, rec)
 	if err != nil {

@@ -207,11 +207,8 @@ func modelInfo(w *model.Weights) probes.Model {
 }
 
 func (r *inProcess) Run(ctx context.Context, req Request, rec *probes.Recorder) (*Result, error) {
-	if len(req.Prompt) == 0 {
-		return nil, errors.New("runtimes: empty prompt: nothing to run")
-	}
-	if req.Force != nil && len(req.Force) < req.Decode {
-		return nil, fmt.Errorf("runtimes: %d forced tokens for %d decode steps", len(req.Force), req.Decode)
+	if err := CheckRequest(req, r.w.Config.NVocab, r.w.Config.NCtx); err != nil {
+		return nil, err
 	}
 	r.fwd.Reset()
 	vocab := r.w.Config.NVocab

@@ -30,6 +30,10 @@ type Weights struct {
 // ErrMissingTensor is wrapped by lookups of a required tensor that is absent.
 var ErrMissingTensor = errors.New("model: missing tensor")
 
+// ErrShape is wrapped when a tensor's shape disagrees with the dimensions
+// the file's metadata declares.
+var ErrShape = errors.New("model: tensor shape does not match the metadata")
+
 // Close releases the file mapping. Tensors must not be used afterwards.
 func (w *Weights) Close() error {
 	if w.closer == nil {
@@ -158,7 +162,7 @@ func (w *Weights) check() error {
 			return nil
 		}
 		if !slices.Equal(t.Shape, x.shape) {
-			return fmt.Errorf("model: tensor %s has shape %v, the configuration implies %v", t.Name, t.Shape, x.shape)
+			return fmt.Errorf("%w: %s has shape %v, the configuration implies %v", ErrShape, t.Name, t.Shape, x.shape)
 		}
 		return nil
 	}
