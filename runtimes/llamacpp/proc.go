@@ -71,7 +71,7 @@ func run(ctx context.Context, timeout time.Duration, bin string, args []string,
 	case tctx.Err() != nil:
 		return fmt.Errorf("%w: %s (pid %d) did not finish within %v; its process group was killed (raise --timeout)", ErrTimeout, name, cmd.Process.Pid, timeout)
 	case waitErr != nil:
-		return fmt.Errorf("%w: %s %s: %w%s", ErrExit, name, quoteArgs(args), waitErr, errLog.tailText())
+		return fmt.Errorf("%w: %s %s: %w%s%s", ErrExit, name, quoteArgs(args), waitErr, signalName(cmd.ProcessState), errLog.tailText())
 	}
 	return consumeErr
 }
