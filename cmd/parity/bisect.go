@@ -147,6 +147,7 @@ func runBisect(ctx context.Context, a *app, o bisectOptions, meta reports.Meta) 
 	if err != nil {
 		return err
 	}
+	setFlipText(bs.Result.Decode, ra)
 	d := reports.NewBisection(bs, meta)
 	if err := o.report.writeDir(a, d, reports.DirOptions{A: ka.last, B: kb.last}); err != nil {
 		return err
