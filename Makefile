@@ -27,15 +27,18 @@ lint: vet fmt-check
 
 # The main job on a generated model: no downloads, nothing from ../shared.
 # A qwen2 model with real Q4_K blocks and its APR conversion; the APR engine
-# on the .apr against the GGUF engine on the .gguf must agree (exit 0), then
-# the same pair with a planted fault must be localized (exit 1 = divergence).
+# on the .apr against the GGUF engine on the .gguf must agree over the prompt
+# and 4 decode steps (exit 0), then the same pair with a planted fault must be
+# localized (exit 1 = divergence) and reported as markdown, HTML and JSON.
 demo: build
 	@mkdir -p $(DEMO)
 	$(BIN) fixtures --arch qwen2 --type q4_k --layers 4 -o $(DEMO)/model.gguf
 	$(BIN) convert $(DEMO)/model.gguf -o $(DEMO)/model.apr
-	$(BIN) bisect --a $(DEMO)/model.apr --b $(DEMO)/model.gguf --prompt "What is 2+2?"
-	$(BIN) bisect --a $(DEMO)/model.apr --b $(DEMO)/model.gguf --prompt "What is 2+2?" --b-fault rope-style@2; \
-		test $$? -eq 1
+	$(BIN) inspect $(DEMO)/model.apr
+	$(BIN) bisect --a $(DEMO)/model.apr --b $(DEMO)/model.gguf --prompt "What is 2+2?" --decode 4
+	$(BIN) bisect --a $(DEMO)/model.apr --b $(DEMO)/model.gguf --prompt "What is 2+2?" --b-fault rope-style@2 \
+		--report $(DEMO)/report --force; test $$? -eq 1
+	@echo "report: $(DEMO)/report/report.html, report.md, report.json"
 
 bench:
 	$(GO) test -run='^$$' -bench=. -benchmem $(PKGS)
