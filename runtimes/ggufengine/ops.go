@@ -103,14 +103,27 @@ func ropeHead(x, cache []float32, nDims int, neox bool) {
 func siluRows(x []float32, n int) {
 	simd := n &^ 15
 	parallelRange(len(x), 4096, func(_, lo, hi int) {
-		for i := lo; i < hi; i++ {
-			if i%n < simd {
-				x[i] = vSilu(x[i])
-			} else {
-				x[i] = x[i] / (1 + glibcExpf(-x[i]))
+		for lo < hi {
+			row := lo - lo%n
+			if v := min(hi, row+simd); lo < v {
+				siluVec(x[lo:v])
+				lo = v
+			}
+			for e := min(hi, row+n); lo < e; lo++ {
+				x[lo] = x[lo] / (1 + glibcExpf(-x[lo]))
 			}
 		}
 	})
+}
+
+// siluVec applies vSilu to every value of x. The amd64 build replaces it
+// with an assembly twin.
+var siluVec = siluVecGo
+
+func siluVecGo(x []float32) {
+	for i, v := range x {
+		x[i] = vSilu(v)
+	}
 }
 
 // roundF16 rounds every element to the nearest f16 value, as storing into an

@@ -15,6 +15,9 @@ func dot64AVX2(x, y *float32, n64 int) float32
 //go:noescape
 func axpyAVX2(acc, x *float32, a float32, n8 int)
 
+//go:noescape
+func siluAVX2(x *float32, n8 int)
+
 var hasAVX2 = cpu.X86.HasAVX2 && cpu.X86.HasFMA
 
 func init() {
@@ -27,6 +30,13 @@ func init() {
 		}
 		_ = y[len(x)-1]
 		return dot64AVX2(&x[0], &y[0], len(x)/64)
+	}
+	siluVec = func(x []float32) {
+		n8 := len(x) / 8
+		if n8 > 0 {
+			siluAVX2(&x[0], n8)
+		}
+		siluVecGo(x[8*n8:])
 	}
 	axpy = func(acc, x []float32, a float32) {
 		n8 := len(acc) / 8

@@ -35,6 +35,18 @@ func TestSIMDAssemblyMatchesGo(t *testing.T) {
 		if got, want := dot64(x, y), dot64Go(x, y); !same(got, want) {
 			t.Fatalf("dot64 of %d: %g, Go %g", n64, got, want)
 		}
+		sx := vec(iter%70, spec)
+		for i := range sx {
+			sx[i] *= 30 // reach the |n| > 192 cut-offs too
+		}
+		sref := append([]float32(nil), sx...)
+		siluVec(sx)
+		siluVecGo(sref)
+		for i := range sx {
+			if !same(sx[i], sref[i]) {
+				t.Fatalf("silu(%g): %g, Go %g", sref[i]/30, sx[i], sref[i])
+			}
+		}
 		n := iter % 140
 		acc, x2 := vec(n, spec), vec(n, spec)
 		a := vec(1, spec)[0]
