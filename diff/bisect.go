@@ -118,6 +118,11 @@ func Bisect(ctx context.Context, a, b Runner, bReplay Replayer, ref Runner, o Bi
 		return nil, fmt.Errorf("diff: run B: %w", err)
 	}
 	calibration := calibrate(ctx, &o.Options, o.Calibrate, o.Prompt, fed)
+	// calibrate turns a failed measurement into a note; a cancelled one
+	// must stop the bisection instead of judging it with other budgets.
+	if err := ctx.Err(); err != nil {
+		return nil, fmt.Errorf("diff: %w", err)
+	}
 	res, err := Diff(ta, tb, o.Options)
 	if err != nil {
 		return nil, err

@@ -73,6 +73,9 @@ func runDiff(ctx context.Context, a *app, pathA, pathB string, o diffOptions, me
 		// two traces judges like the bisect that could have produced them.
 		h := &ta.Header
 		if opts.Floor, err = noiseFloor(ctx, []probes.Model{tb.Header.Model, h.Model}, h.Tokens[:h.PromptLen], h.Tokens[h.PromptLen:], o.threads); err != nil {
+			if ctx.Err() != nil {
+				return ctx.Err()
+			}
 			note = "no noise floor (" + err.Error() + "); quant budgets used"
 		}
 	}

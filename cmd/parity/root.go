@@ -34,6 +34,13 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	root.SetOut(stdout)
 	root.SetErr(stderr)
 	err := root.ExecuteContext(ctx)
+	if err != nil && ctx.Err() != nil {
+		// Whatever failed after the interrupt failed because of it, and a
+		// verdict reached while engines were being stopped is no verdict:
+		// the error keeps its text but not its chain, so the exit status
+		// is 3 whatever it wrapped.
+		err = fmt.Errorf("interrupted: %v", err)
+	}
 	if err != nil {
 		fmt.Fprintf(stderr, "parity: %v\n", err)
 		var ue *usageError
