@@ -86,21 +86,32 @@ type sidecarRef struct {
 
 // WriteFile validates t and writes it to path (conventionally ending in
 // TraceSuffix). Records with full tensors go to a sidecar at
-// SidecarPath(path), written first. Each file is written to a temporary
-// file in the same directory and renamed into place, so a failure leaves
-// no partial file. The same trace always gives the same bytes.
-func WriteFile(path string, t *Trace) error {
+// SidecarPath(path). Both files are written completely to temporary files
+// in the same directory and only then renamed into place, sidecar first,
+// so a failure leaves neither a partial file nor a new file beside an old
+// one; the trace pins its sidecar's size and SHA-256, so even a crash
+// between the two renames is refused on reading rather than misread. The
+// same trace always gives the same bytes.
+func WriteFile(path string, t *Trace) (err error) {
 	if err := t.Validate(); err != nil {
 		return err
 	}
-	var ref *sidecarRef
+	var (
+		ref   *sidecarRef
+		scTmp string
+	)
 	if hasFull(t) {
-		sc := SidecarPath(path)
-		size, sum, err := writeSidecar(sc, t)
-		if err != nil {
+		var size int64
+		var sum string
+		if scTmp, size, sum, err = writeSidecar(SidecarPath(path), t); err != nil {
 			return err
 		}
-		ref = &sidecarRef{File: filepath.Base(sc), Size: size, SHA256: sum}
+		defer func() {
+			if err != nil {
+				os.Remove(scTmp)
+			}
+		}()
+		ref = &sidecarRef{File: filepath.Base(SidecarPath(path)), Size: size, SHA256: sum}
 	}
 	jsonl, err := encodeJSONL(t, ref)
 	if err != nil {
@@ -115,17 +126,32 @@ func WriteFile(path string, t *Trace) error {
 		return fmt.Errorf("probes: zstd: %w", err)
 	}
 	defer enc.Close()
-	return writeAtomic(path, func(w io.Writer) error {
+	tmp, err := writeTemp(path, func(w io.Writer) error {
 		_, err := w.Write(enc.EncodeAll(jsonl, nil))
 		return err
 	})
+	if err != nil {
+		return err
+	}
+	if scTmp != "" {
+		if err = os.Rename(scTmp, SidecarPath(path)); err != nil {
+			os.Remove(tmp)
+			return fmt.Errorf("probes: %w", err)
+		}
+	}
+	if err = os.Rename(tmp, path); err != nil {
+		os.Remove(tmp)
+		return fmt.Errorf("probes: %w", err)
+	}
+	return nil
 }
 
-// writeAtomic writes through a temporary file renamed to path on success.
-func writeAtomic(path string, write func(io.Writer) error) (err error) {
+// writeTemp writes a complete file, mode 0644, under a hidden temporary
+// name beside path and returns that name; on error nothing is left.
+func writeTemp(path string, write func(io.Writer) error) (name string, err error) {
 	tmp, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".tmp*")
 	if err != nil {
-		return fmt.Errorf("probes: %w", err)
+		return "", fmt.Errorf("probes: %w", err)
 	}
 	defer func() {
 		if err != nil {
@@ -134,18 +160,15 @@ func writeAtomic(path string, write func(io.Writer) error) (err error) {
 		}
 	}()
 	if err = write(tmp); err != nil {
-		return fmt.Errorf("probes: writing %s: %w", path, err)
+		return "", fmt.Errorf("probes: writing %s: %w", path, err)
 	}
 	if err = tmp.Chmod(0o644); err != nil {
-		return fmt.Errorf("probes: %w", err)
+		return "", fmt.Errorf("probes: %w", err)
 	}
 	if err = tmp.Close(); err != nil {
-		return fmt.Errorf("probes: %w", err)
+		return "", fmt.Errorf("probes: %w", err)
 	}
-	if err = os.Rename(tmp.Name(), path); err != nil {
-		return fmt.Errorf("probes: %w", err)
-	}
-	return nil
+	return tmp.Name(), nil
 }
 
 // encodeJSONL returns the uncompressed file: header line, record lines.

@@ -39,10 +39,11 @@ func hasFull(t *Trace) bool {
 
 // writeSidecar writes the full tensors of t, in record order, as F32 GGUF
 // tensors with dims [PerToken, len(Positions)] (ne[0] first: one row per
-// position), and returns the file's size and hex SHA-256. Each tensor is
-// encoded when the writer reaches it, so writing holds one tensor's bytes
-// beside the trace, not a second copy of all of them.
-func writeSidecar(path string, t *Trace) (int64, string, error) {
+// position) into a temporary file beside path (see writeTemp), and returns
+// that file's name, size and hex SHA-256. Each tensor is encoded when the
+// writer reaches it, so writing holds one tensor's bytes beside the trace,
+// not a second copy of all of them.
+func writeSidecar(path string, t *Trace) (string, int64, string, error) {
 	w := gguf.NewWriter(sidecarGGUFVersion)
 	w.AddKV(sidecarKindKey, gguf.String(sidecarKind))
 	w.AddKV(sidecarVersionKey, gguf.Uint32(FormatVersion))
@@ -61,15 +62,15 @@ func writeSidecar(path string, t *Trace) (int64, string, error) {
 	}
 	h := sha256.New()
 	var size int64
-	err := writeAtomic(path, func(f io.Writer) error {
+	tmp, err := writeTemp(path, func(f io.Writer) error {
 		n, err := w.WriteTo(io.MultiWriter(f, h))
 		size = n
 		return err
 	})
 	if err != nil {
-		return 0, "", err
+		return "", 0, "", err
 	}
-	return size, hex.EncodeToString(h.Sum(nil)), nil
+	return tmp, size, hex.EncodeToString(h.Sum(nil)), nil
 }
 
 // readSidecar checks the sidecar the header names against its recorded
