@@ -128,4 +128,7 @@ func TestAssemblyDispatch(t *testing.T) {
 	if ptr(x86Kernels.q6K) == ptr(goX86Kernels.q6K) || ptr(x86Kernels.f32Vec) == ptr(goX86Kernels.f32Vec) {
 		t.Error("x86 kernels are the Go ones")
 	}
+	if hasVNNI && x86Kernels.q8KInter4 == nil {
+		t.Error("AVX-512 VNNI CPU, but the Q4_K GEMM is not the VNNI kernel")
+	}
 }

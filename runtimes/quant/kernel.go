@@ -85,6 +85,10 @@ type plan struct {
 	// lets a kernel unpack a weight block once for four tokens.
 	n4   int
 	dot4 func(n int, w, a []byte, aRow int, dst *[4]float32)
+	// inter4, when set, turns each group of four converted activation rows
+	// (nb blocks each) into the inter4Bytes-per-block form dot4 takes.
+	inter4      func(dst, a []byte, aRow, nb int)
+	inter4Bytes int
 }
 
 // x86KernelSet holds the hot kernels of KernelX86AVX512 behind one
@@ -93,14 +97,22 @@ type plan struct {
 type x86KernelSet struct {
 	q4KGemv  func(n int, w, a []byte) float32
 	q4KGemm4 func(n int, w, a []byte, aRow int, dst *[4]float32)
-	q6K      func(n int, w, a []byte) float32
-	q6K4     func(n int, w, a []byte, aRow int, dst *[4]float32)
-	q8_0     func(n int, w, a []byte) float32
-	f32Tiny  func(n int, w, a []byte) float32
-	f16Tiny  func(n int, w, a []byte) float32
-	f32Vec   func(n int, w, a []byte) float32
-	f16Vec   func(n int, w, a []byte) float32
+	// q8KInter4, when set, rearranges each group of four Q8_K activation
+	// rows for q4KGemm4, which then gets the rearranged group instead of
+	// the rows (see plan.inter4).
+	q8KInter4 func(dst, a []byte, aRow, nb int)
+	q6K       func(n int, w, a []byte) float32
+	q6K4      func(n int, w, a []byte, aRow int, dst *[4]float32)
+	q8_0      func(n int, w, a []byte) float32
+	f32Tiny   func(n int, w, a []byte) float32
+	f16Tiny   func(n int, w, a []byte) float32
+	f32Vec    func(n int, w, a []byte) float32
+	f16Vec    func(n int, w, a []byte) float32
 }
+
+// q8KInter4Bytes is the size of one block of four Q8_K rows as
+// x86KernelSet.q8KInter4 rearranges them.
+const q8KInter4Bytes = 1152
 
 // goX86Kernels are the Go emulations the assembly must agree with.
 var goX86Kernels = x86KernelSet{
@@ -145,6 +157,9 @@ func (k Kernel) plan(wt, at ggml.Type, nRows, nCols, nTok int) plan {
 			// The GEMM takes the rows in groups of four, the GEMV the rest.
 			p.dot = x86Kernels.q4KGemv
 			p.n4, p.dot4 = nTok-nTok%4, x86Kernels.q4KGemm4
+			if x86Kernels.q8KInter4 != nil {
+				p.inter4, p.inter4Bytes = x86Kernels.q8KInter4, q8KInter4Bytes
+			}
 		}
 	case ggml.Q6_K:
 		p.dot = x86Kernels.q6K
@@ -204,6 +219,24 @@ func (k Kernel) MatMul(dst []float32, w []byte, wt ggml.Type, nRows, nCols int, 
 			p.from(x[t*nCols:(t+1)*nCols], act[t*aRow:(t+1)*aRow])
 		}
 	})
+	// Groups of four rows rearranged for dot4, when the kernel wants that.
+	var inter []byte
+	groupBytes := 0
+	if p.inter4 != nil && p.n4 > 0 {
+		nb := nCols / at.BlockSize()
+		groupBytes = nb * p.inter4Bytes
+		ibufp := scratch.Get().(*[]byte)
+		defer scratch.Put(ibufp)
+		if cap(*ibufp) < p.n4/4*groupBytes {
+			*ibufp = make([]byte, p.n4/4*groupBytes)
+		}
+		inter = (*ibufp)[:p.n4/4*groupBytes]
+		parallel(p.n4/4, threads, func(g0, g1 int) {
+			for g := g0; g < g1; g++ {
+				p.inter4(inter[g*groupBytes:(g+1)*groupBytes], act[4*g*aRow:], aRow, nb)
+			}
+		})
+	}
 	// Rows go in tiles of rowTile, so that a tile's weights stay in cache
 	// while every activation row passes over them.
 	parallel(nRows, threads, func(r0, r1 int) {
@@ -212,6 +245,9 @@ func (k Kernel) MatMul(dst []float32, w []byte, wt ggml.Type, nRows, nCols int, 
 			re := min(rt+rowTile, r1)
 			for t := 0; t < p.n4; t += 4 {
 				a := act[t*aRow : (t+4)*aRow]
+				if inter != nil {
+					a = inter[t/4*groupBytes : (t/4+1)*groupBytes]
+				}
 				for r := rt; r < re; r++ {
 					p.dot4(nCols, w[r*wRow:(r+1)*wRow], a, aRow, &out)
 					for i, v := range out {

@@ -63,4 +63,7 @@ func init() {
 		_, _ = w[nb*210-1], a[3*aRow+nb*292-1]
 		q6KDot4AVX2(&w[0], &a[0], aRow, nb, dst)
 	}
+	if hasVNNI {
+		useVNNI()
+	}
 }

@@ -6,6 +6,8 @@ import (
 	"math"
 	"math/rand/v2"
 	"testing"
+
+	"github.com/layerwise/parity/runtimes/ggml"
 )
 
 // sameFloat reports whether the assembly and Go results are the same
@@ -64,6 +66,7 @@ func TestX86AssemblyMatchesGo(t *testing.T) {
 		edgeBlocks(r, q6, 210, []int{208}, nil, special)
 		for tok := 0; tok < 4; tok++ {
 			edgeBlocks(r, a[tok*aRow:tok*aRow+nb*292], 292, nil, []int{0}, special)
+			fixBsums(a[tok*aRow : tok*aRow+nb*292])
 		}
 		check := func(name string, got, want float32) {
 			t.Helper()
@@ -74,7 +77,12 @@ func TestX86AssemblyMatchesGo(t *testing.T) {
 		check("q4KGemv", asm.q4KGemv(n, q4, a), ref.q4KGemv(n, q4, a))
 		check("q6K", asm.q6K(n, q6, a), ref.q6K(n, q6, a))
 		var g, w [4]float32
-		asm.q4KGemm4(n, q4, a, aRow, &g)
+		ax := a
+		if asm.q8KInter4 != nil {
+			ax = make([]byte, nb*q8KInter4Bytes)
+			asm.q8KInter4(ax, a, aRow, nb)
+		}
+		asm.q4KGemm4(n, q4, ax, aRow, &g)
 		ref.q4KGemm4(n, q4, a, aRow, &w)
 		for i := range g {
 			check("q4KGemm4", g[i], w[i])
@@ -85,4 +93,61 @@ func TestX86AssemblyMatchesGo(t *testing.T) {
 			check("q6K4", g[i], w[i])
 		}
 	}
+}
+
+// fixBsums makes every Q8_K block's bsums the sums of its quants, as
+// fromFloatQ8_K writes them (the interleaved GEMM relies on their range).
+func fixBsums(blocks []byte) {
+	for b := 0; b+292 <= len(blocks); b += 292 {
+		for j := 0; j < 16; j++ {
+			var sum int32
+			for _, q := range blocks[b+4+16*j : b+20+16*j] {
+				sum += int32(int8(q))
+			}
+			putF16(blocks[b+260+2*j:], uint16(sum))
+		}
+	}
+}
+
+// BenchmarkX86Kernels times each assembly kernel on one weight row of 35
+// super-blocks (8960 values, Qwen2.5-1.5B's ffn_down row) against four
+// activation rows, reporting GFLOP/s (a multiply and an add per weight
+// and token) and GB/s of weights.
+func BenchmarkX86Kernels(b *testing.B) {
+	if !hasAVX2 {
+		b.Skip("no AVX2/FMA/F16C")
+	}
+	const nb = 35
+	r := rand.New(rand.NewPCG(1, 2))
+	x := make([]float32, 4*nb*qkK)
+	for i := range x {
+		x[i] = float32(r.NormFloat64())
+	}
+	a := make([]byte, 4*nb*292)
+	if err := QuantizeRow(ggml.Q8_K, x, a); err != nil {
+		b.Fatal(err)
+	}
+	q4 := make([]byte, nb*144)
+	q6 := make([]byte, nb*210)
+	Quantize(ggml.Q4_K, x[:nb*qkK], q4)
+	Quantize(ggml.Q6_K, x[:nb*qkK], q6)
+	ax := make([]byte, nb*q8KInter4Bytes)
+	var dst [4]float32
+	run := func(name string, wbytes, toks int, f func()) {
+		b.Run(name, func(b *testing.B) {
+			b.SetBytes(int64(wbytes))
+			for b.Loop() {
+				f()
+			}
+			b.ReportMetric(2*nb*qkK*float64(toks)*float64(b.N)/b.Elapsed().Seconds()/1e9, "GFLOP/s")
+		})
+	}
+	run("q4K-gemv-avx2", len(q4), 1, func() { q4KGemvAVX2(&q4[0], &a[0], nb) })
+	run("q4K-gemm4-avx2", len(q4), 4, func() { q4KGemm4AVX2(&q4[0], &a[0], nb*292, nb, &dst) })
+	if hasVNNI {
+		q8KInterleave4(ax, a, nb*292, nb)
+		run("q4K-gemm4-vnni", len(q4), 4, func() { q4KGemm4VNNI(&q4[0], &ax[0], nb, &dst) })
+	}
+	run("q6K-dot-avx2", len(q6), 1, func() { q6KDotAVX2(&q6[0], &a[0], nb) })
+	run("q6K-dot4-avx2", len(q6), 4, func() { q6KDot4AVX2(&q6[0], &a[0], nb*292, nb, &dst) })
 }
