@@ -79,8 +79,11 @@ func attend(dst, q, kc, vc []float32, T, pos0, nHead, nHeadKV, hd int, scale flo
 	items := T * nHead
 	workers := min(runtime.GOMAXPROCS(0), items)
 	if cap(buf) < workers*per {
-		buf = make([]float32, workers*per)
+		// Twice what this step needs: the rows grow by one position per
+		// decode step, and should not cost an allocation each.
+		buf = make([]float32, 2*workers*per)
 	}
+	buf = buf[:cap(buf)]
 	parallelRange(items, (items+workers-1)/workers, func(wi, lo, hi int) {
 		w := buf[wi*per : (wi+1)*per]
 		scores, lanes := w[:nTot], w[nTot:nTot+nLanes*hd]

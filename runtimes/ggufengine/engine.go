@@ -70,6 +70,7 @@ type Engine struct {
 	lmHead  matrix
 	layers  []layerWeights
 	cache   []kvLayer
+	scr     *scratch // the last Forward's activations, reused by the next of as many tokens
 	nPast   int
 	maxCtx  int
 }
@@ -210,7 +211,8 @@ func (e *Engine) Forward(ctx context.Context, step int, tokens []int32, rec *pro
 	}
 	pos0 := e.nPast
 	d := c.NEmbd
-	x := make([]float32, T*d)
+	s := e.scratchFor(T)
+	x := s.resid
 	for t, id := range tokens {
 		if id < 0 || int(id) >= e.embd.Rows() {
 			return nil, fmt.Errorf("ggufengine: token id %d at position %d is outside the vocabulary (0..%d)", id, pos0+t, e.embd.Rows()-1)
@@ -220,7 +222,6 @@ func (e *Engine) Forward(ctx context.Context, step int, tokens []int32, rec *pro
 		}
 	}
 	rec.Capture(step, -1, probes.Embed, pos0, d, x)
-	s := newScratch(c, T)
 	for l := range e.layers {
 		if err := ctx.Err(); err != nil {
 			return nil, err

@@ -14,6 +14,7 @@ import (
 // layers so a forward pass allocates once.
 type scratch struct {
 	T                    int
+	resid                []float32 // [T × d] the residual stream (Forward only)
 	cur, attnOut, ffnOut []float32 // [T × d]
 	q, ctx               []float32 // [T × n_head·hd]
 	k, v                 []float32 // [T × n_kv·hd]
@@ -24,10 +25,20 @@ type scratch struct {
 func newScratch(c *model.Config, T int) *scratch {
 	d, q, kv, ff := c.NEmbd, c.QDim(), c.KVDim(), c.NFF
 	return &scratch{
-		T: T, cur: make([]float32, T*d), attnOut: make([]float32, T*d), ffnOut: make([]float32, T*d),
+		T: T, resid: make([]float32, T*d), cur: make([]float32, T*d), attnOut: make([]float32, T*d), ffnOut: make([]float32, T*d),
 		q: make([]float32, T*q), ctx: make([]float32, T*q), k: make([]float32, T*kv), v: make([]float32, T*kv),
 		gate: make([]float32, T*ff), up: make([]float32, T*ff), rope: make([]float32, c.HeadDim),
 	}
+}
+
+// scratchFor returns the engine's scratch for a batch of T tokens, reusing
+// the previous one when it has the same size: a decode step allocates no
+// activations (only the logits it returns).
+func (e *Engine) scratchFor(T int) *scratch {
+	if e.scr == nil || e.scr.T != T {
+		e.scr = newScratch(e.cfg, T)
+	}
+	return e.scr
 }
 
 // kvLayer is one layer's cache: row p holds the key (value) of position p,
