@@ -116,10 +116,10 @@ func TestMatchesLlamaCppExactDumps(t *testing.T) {
 				}
 				compared++
 				slot := r.Slot.String()
-				if c.NMSE > modelWorst[slot] {
+				if w, seen := modelWorst[slot]; !seen || c.NMSE > w {
 					modelWorst[slot] = c.NMSE
 				}
-				if c.NMSE > worst[slot] {
+				if w, seen := worst[slot]; !seen || c.NMSE > w {
 					worst[slot] = c.NMSE
 				}
 				if !(c.NMSE <= budget) {
@@ -137,12 +137,14 @@ func TestMatchesLlamaCppExactDumps(t *testing.T) {
 }
 
 func fmtWorst(m map[string]float64) string {
-	var k string
-	var v float64
+	k, v := "", -1.0
 	for s, x := range m {
-		if x >= v {
+		if x > v || (x == v && s < k) {
 			k, v = s, x
 		}
+	}
+	if v == 0 {
+		return "0 (every tensor bit-identical)"
 	}
 	return fmt.Sprintf("%.2e (%s)", v, k)
 }
