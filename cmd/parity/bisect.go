@@ -102,12 +102,12 @@ func runBisect(ctx context.Context, a *app, o bisectOptions, meta reports.Meta) 
 	}
 	ra, err := runtimes.Open(o.a, o.engine.engine, rtOpts)
 	if err != nil {
-		return fmt.Errorf("A: %w", err)
+		return fmt.Errorf("model A: %w", err)
 	}
 	defer ra.Close()
 	rb, err := runtimes.Open(o.b, o.bEngine, bOpts)
 	if err != nil {
-		return fmt.Errorf("B: %w", err)
+		return fmt.Errorf("model B: %w", err)
 	}
 	defer rb.Close()
 	prompt, err := o.prompt.resolve(ra)

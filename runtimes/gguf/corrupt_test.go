@@ -55,7 +55,7 @@ func (m image) str(s string) int {
 	enc := binary.LittleEndian.AppendUint64(nil, uint64(len(s)))
 	enc = append(enc, s...)
 	i := bytes.Index(m.b, enc)
-	if i < 0 || bytes.Index(m.b[i+1:], enc) >= 0 {
+	if i < 0 || bytes.Contains(m.b[i+1:], enc) {
 		m.t.Fatalf("string %q not found exactly once", s)
 	}
 	return i

@@ -131,7 +131,7 @@ func TestParseSynthetic(t *testing.T) {
 }
 
 func TestParseSpecialValues(t *testing.T) {
-	special := []float64{math.NaN(), math.Copysign(math.NaN(), -1), math.Inf(1), math.Inf(-1), -0.0, 1e6}
+	special := []float64{math.NaN(), math.Copysign(math.NaN(), -1), math.Inf(1), math.Inf(-1), math.Copysign(0, -1), 1e6}
 	var b bytes.Buffer
 	printTensor(&b, "result_output", "f32", "MUL_MAT", [4]int64{6, 1, 1, 1}, true, func(i int64) float64 { return special[i] })
 	txt, err := ParseText(&b)
