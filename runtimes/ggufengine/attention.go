@@ -73,8 +73,8 @@ func attend(dst, q, kc, vc []float32, T, pos0, nHead, nHeadKV, hd int, scale flo
 	if T >= 2 && hd%4 == 0 {
 		nLanes = 16 // tinyBLAS
 	}
-	// Each (row, head) pair is independent: workers take contiguous ranges
-	// of them, each with its own scores and lanes in buf.
+	// Each (row, head) pair is independent: workers take them one at a
+	// time, each with its own scores and lanes in buf.
 	per := nTot + 64*hd
 	items := T * nHead
 	workers := min(runtime.GOMAXPROCS(0), items)
@@ -84,7 +84,7 @@ func attend(dst, q, kc, vc []float32, T, pos0, nHead, nHeadKV, hd int, scale flo
 		buf = make([]float32, 2*workers*per)
 	}
 	buf = buf[:cap(buf)]
-	parallelRange(items, (items+workers-1)/workers, func(wi, lo, hi int) {
+	parallelRange(items, 1, func(wi, lo, hi int) {
 		w := buf[wi*per : (wi+1)*per]
 		scores, lanes := w[:nTot], w[nTot:nTot+nLanes*hd]
 		for it := lo; it < hi; it++ {

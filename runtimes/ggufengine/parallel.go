@@ -3,29 +3,39 @@ package ggufengine
 import (
 	"runtime"
 	"sync"
+	"sync/atomic"
 )
 
-// parallelRange runs f over [0, n) split into contiguous ranges of at
-// least minChunk elements, one per goroutine up to GOMAXPROCS, the last on
-// the calling goroutine; worker numbers the ranges from 0. Callers use it
-// only where every element is computed on its own, so the split never
-// changes a result.
-func parallelRange(n, minChunk int, f func(worker, lo, hi int)) {
-	workers := min(runtime.GOMAXPROCS(0), max(1, n/minChunk))
+// parallelRange runs f over [0, n) in chunks of chunk elements, handed out
+// in order to up to GOMAXPROCS goroutines (the caller is one of them) as
+// each finishes its previous chunk; worker numbers the goroutines from 0,
+// so f can keep per-worker scratch. Callers use it only where every
+// element is computed on its own, so the split never changes a result.
+func parallelRange(n, chunk int, f func(worker, lo, hi int)) {
+	chunks := (n + chunk - 1) / chunk
+	workers := min(runtime.GOMAXPROCS(0), chunks)
 	if workers <= 1 {
 		f(0, 0, n)
 		return
 	}
-	chunk := (n + workers - 1) / workers
-	var wg sync.WaitGroup
-	lo, w := 0, 0
-	for ; lo+chunk < n; lo, w = lo+chunk, w+1 {
-		wg.Add(1)
-		go func(w, lo, hi int) {
-			defer wg.Done()
-			f(w, lo, hi)
-		}(w, lo, lo+chunk)
+	var next atomic.Int64
+	work := func(w int) {
+		for {
+			c := int(next.Add(1) - 1)
+			if c >= chunks {
+				return
+			}
+			f(w, c*chunk, min(n, (c+1)*chunk))
+		}
 	}
-	f(w, lo, n)
+	var wg sync.WaitGroup
+	for w := 1; w < workers; w++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			work(w)
+		}()
+	}
+	work(0)
 	wg.Wait()
 }

@@ -214,7 +214,7 @@ func (k Kernel) MatMul(dst []float32, w []byte, wt ggml.Type, nRows, nCols int, 
 	if threads <= 0 {
 		threads = runtime.GOMAXPROCS(0)
 	}
-	parallel(nTok, threads, func(t0, t1 int) {
+	parallel(nTok, threads, 4, func(t0, t1 int) {
 		for t := t0; t < t1; t++ {
 			p.from(x[t*nCols:(t+1)*nCols], act[t*aRow:(t+1)*aRow])
 		}
@@ -231,7 +231,7 @@ func (k Kernel) MatMul(dst []float32, w []byte, wt ggml.Type, nRows, nCols int, 
 			*ibufp = make([]byte, p.n4/4*groupBytes)
 		}
 		inter = (*ibufp)[:p.n4/4*groupBytes]
-		parallel(p.n4/4, threads, func(g0, g1 int) {
+		parallel(p.n4/4, threads, 1, func(g0, g1 int) {
 			for g := g0; g < g1; g++ {
 				p.inter4(inter[g*groupBytes:(g+1)*groupBytes], act[4*g*aRow:], aRow, nb)
 			}
@@ -239,7 +239,7 @@ func (k Kernel) MatMul(dst []float32, w []byte, wt ggml.Type, nRows, nCols int, 
 	}
 	// Rows go in tiles of rowTile, so that a tile's weights stay in cache
 	// while every activation row passes over them.
-	parallel(nRows, threads, func(r0, r1 int) {
+	parallel(nRows, threads, rowTile, func(r0, r1 int) {
 		var out [4]float32
 		for rt := r0; rt < r1; rt += rowTile {
 			re := min(rt+rowTile, r1)

@@ -2,6 +2,7 @@ package quant
 
 import (
 	"sync"
+	"sync/atomic"
 
 	"github.com/layerwise/parity/runtimes/ggml"
 )
@@ -21,8 +22,8 @@ import (
 // Kernel for an emulation of those orders.) MatMul is
 // KernelGeneric.MatMul.
 //
-// threads ≤ 0 means runtime.GOMAXPROCS(0). Rows are split into contiguous
-// ranges, one per goroutine. Scratch for the converted activations comes
+// threads ≤ 0 means runtime.GOMAXPROCS(0). Rows are handed out to the
+// goroutines in tiles as they become free. Scratch for the converted activations comes
 // from a pool, so a steady stream of calls does not allocate per call
 // beyond the goroutines themselves.
 func MatMul(dst []float32, w []byte, wt ggml.Type, nRows, nCols int, x []float32, nTok int, threads int) error {
@@ -31,24 +32,37 @@ func MatMul(dst []float32, w []byte, wt ggml.Type, nRows, nCols int, x []float32
 
 var scratch = sync.Pool{New: func() any { return new([]byte) }}
 
-// parallel runs f over [0, n) split into at most `threads` contiguous
-// ranges, the last one on the calling goroutine.
-func parallel(n, threads int, f func(lo, hi int)) {
-	threads = min(threads, n)
+// parallel runs f over [0, n) in chunks of at most chunk elements, handed
+// out in order to up to `threads` goroutines (the caller is one of them)
+// as each finishes its previous chunk, so a thread slowed by another
+// process's load takes fewer chunks instead of holding up the rest.
+// Callers compute every element on its own, so the split never changes a
+// result.
+func parallel(n, threads, chunk int, f func(lo, hi int)) {
+	chunks := (n + chunk - 1) / chunk
+	threads = min(threads, chunks)
 	if threads <= 1 {
 		f(0, n)
 		return
 	}
-	var wg sync.WaitGroup
-	chunk := (n + threads - 1) / threads
-	lo := 0
-	for ; lo+chunk < n; lo += chunk {
-		wg.Add(1)
-		go func(lo, hi int) {
-			defer wg.Done()
-			f(lo, hi)
-		}(lo, lo+chunk)
+	var next atomic.Int64
+	work := func() {
+		for {
+			c := int(next.Add(1) - 1)
+			if c >= chunks {
+				return
+			}
+			f(c*chunk, min(n, (c+1)*chunk))
+		}
 	}
-	f(lo, n)
+	var wg sync.WaitGroup
+	for i := 1; i < threads; i++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			work()
+		}()
+	}
+	work()
 	wg.Wait()
 }
