@@ -17,9 +17,15 @@
 //     whole matrix ever exists: peak extra memory for weights is one tile
 //     per worker, Threads × max(TileFloats, row length)·4 bytes (0.5 MiB
 //     for two threads), plus the batch's activations widened to float64
-//     once per matmul. On amd64 with AVX2 the dots run two rows by four
-//     tokens at a time in assembly, each output's four partial sums in the
-//     four float64 lanes of one register: the same sums, the same bits.
+//     once per matmul, and per worker the float64 partial sums of one
+//     tile's outputs (rows · tokens · 32 bytes). On amd64 the dots run in
+//     assembly, each output's four partial sums in the four float64 lanes
+//     of one register (AVX2: two rows by four tokens; AVX-512: four by
+//     four, over the columns in chunks of 512 so the activations stay in
+//     cache): the same sums in the same order, the same bits. A prefill
+//     is then bound by float64 FMA throughput: the semantics cost a
+//     float64 multiply-add per weight and token, where ggml does int8 dot
+//     products.
 //     The price is time: every Forward dequantizes every matrix again, so a
 //     decode step costs a full pass of dequantization (prefill amortizes
 //     it over the batch).

@@ -10,12 +10,28 @@ func dot2x4AVX2(w *float32, wStride int, x *float64, xStride, n4 int, acc *[8][4
 //go:noescape
 func dot4x1AVX2(w *float32, wStride int, x *float64, n4 int, acc *[4][4]float64)
 
+//go:noescape
+func dot4x4AVX512(w *float32, wStride int, x *float64, xStride, n4 int, acc *[64]float64)
+
 func init() {
 	if !cpu.X86.HasAVX2 || !cpu.X86.HasFMA {
 		return
 	}
 	dots2x4 = dots2x4AVX2
 	dots4x1 = dots4x1AVX2
+	if cpu.X86.HasAVX512F {
+		lanes4x4 = lanes4x4AVX512
+	}
+}
+
+// lanes4x4AVX512 is lanes4x4 in assembly: two outputs per AVX-512
+// register, four float64 lanes each.
+func lanes4x4AVX512(w []float32, wStride int, x []float64, xStride, n4 int, acc *[64]float64) {
+	if n4 == 0 {
+		return
+	}
+	_, _ = w[3*wStride+4*n4-1], x[3*xStride+4*n4-1]
+	dot4x4AVX512(&w[0], wStride, &x[0], xStride, n4, acc)
 }
 
 // dots4x1AVX2 is dots2x4AVX2 for four weight rows and one activation row.

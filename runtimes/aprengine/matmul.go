@@ -25,17 +25,31 @@ const TileFloats = 1 << 16
 type tiler struct {
 	threads int
 	tiles   [][]float32 // per worker: dequantized rows, cap ≤ max(TileFloats, widest row)
+	lanes   [][]float64 // per worker: partial-sum lanes of a tile's outputs (lanes4x4)
 	x64     []float64   // the activations of one matmul widened to float64
 }
 
 func newTiler(threads int) *tiler {
-	return &tiler{threads: threads, tiles: make([][]float32, threads)}
+	return &tiler{threads: threads, tiles: make([][]float32, threads), lanes: make([][]float64, threads)}
 }
 
+// colChunk is how many columns lanes4x4 takes per pass over a tile: the
+// activations' chunk (64 tokens · 512 · 8 bytes) then stays in cache
+// while every row of the tile passes over it.
+const colChunk = 512
+
 // rowsPerTile is how many whole rows of cols elements fit in a tile,
-// rounded down to an even count (the dots go two rows at a time) unless
-// only one fits.
-func rowsPerTile(cols int) int { return max(1, TileFloats/cols&^1) }
+// rounded down to a multiple of four (the dots go four or two rows at a
+// time) when four fit, else of two, else one.
+func rowsPerTile(cols int) int {
+	switch n := TileFloats / cols; {
+	case n >= 4:
+		return n &^ 3
+	case n >= 2:
+		return 2
+	}
+	return 1
+}
 
 // grow returns buf resized to n, reallocating only when it is too small.
 func grow[T any](buf *[]T, n int) []T {
@@ -73,10 +87,17 @@ func (m *tiler) mul(dst []float32, w *model.Tensor, x []float32, T int) error {
 			return
 		}
 		var out [2][4]float32
-		t := 0
-		for ; t+4 <= T; t += 4 {
-			xt := x64[t*cols : (t+4)*cols]
+		t4, r4 := 0, 0 // tokens and rows done by tileBlocks
+		if lanes4x4 != nil && T >= 4 && n >= 4 {
+			t4, r4 = T&^3, n&^3
+			m.tileBlocks(wi, dst, tile, x64, rows, cols, r0, r4, t4)
+		}
+		for t := 0; t+4 <= T; t += 4 {
 			r := 0
+			if t < t4 {
+				r = r4 // the rows tileBlocks left out
+			}
+			xt := x64[t*cols : (t+4)*cols]
 			for ; r+2 <= n; r += 2 {
 				dots2x4(tile[r*cols:(r+2)*cols], xt, cols, &out)
 				for i, o := range out {
@@ -92,7 +113,7 @@ func (m *tiler) mul(dst []float32, w *model.Tensor, x []float32, T int) error {
 			}
 		}
 		var out1 [4]float32
-		for ; t < T; t++ {
+		for t := T &^ 3; t < T; t++ {
 			xt := x64[t*cols : (t+1)*cols]
 			r := 0
 			for ; r+4 <= n; r += 4 {
@@ -118,6 +139,48 @@ var dots2x4 = func(w []float32, x []float64, n int, out *[2][4]float32) {
 	for i := range out {
 		for j := range out[i] {
 			out[i][j] = dot(w[i*n:(i+1)*n], x[j*n:(j+1)*n])
+		}
+	}
+}
+
+// lanes4x4, when set (amd64 with AVX-512), adds to acc[16t+4r : 16t+4r+4]
+// dot's four partial sums over n4 groups of four columns of weight row r
+// (w, wStride floats apart) and activation row t (x, xStride apart), for
+// four rows of each. Running it column chunk by column chunk keeps each sum in
+// column order, so the result is dot's.
+var lanes4x4 func(w []float32, wStride int, x []float64, xStride, n4 int, acc *[64]float64)
+
+// tileBlocks computes the outputs of rows [0, r4) of the tile (tile row r
+// is matrix row r0+r) for tokens [0, nt), both multiples of four, with
+// lanes4x4 in column chunks, then finishes each output as dot does.
+func (m *tiler) tileBlocks(wi int, dst, tile []float32, x64 []float64, rows, cols, r0, r4, nt int) {
+	nb := nt / 4
+	lanes := grow(&m.lanes[wi], r4*nt*4)
+	clear(lanes)
+	block := func(rb, tb int) *[64]float64 { return (*[64]float64)(lanes[(rb*nb+tb)*64:]) }
+	c4 := cols &^ 3
+	for c0 := 0; c0 < c4; c0 += colChunk {
+		k := min(colChunk, c4-c0)
+		for tb := 0; tb < nb; tb++ {
+			for rb := 0; rb < r4/4; rb++ {
+				lanes4x4(tile[4*rb*cols+c0:], cols, x64[4*tb*cols+c0:], cols, k/4, block(rb, tb))
+			}
+		}
+	}
+	for rb := 0; rb < r4/4; rb++ {
+		for tb := 0; tb < nb; tb++ {
+			acc := block(rb, tb)
+			for j := 0; j < 4; j++ {
+				for i := 0; i < 4; i++ {
+					r, t := 4*rb+i, 4*tb+j
+					s := (*[4]float64)(acc[16*j+4*i:])
+					wr, xr := tile[r*cols:(r+1)*cols], x64[t*cols:(t+1)*cols]
+					for k := c4; k < cols; k++ {
+						s[0] += float64(wr[k]) * xr[k]
+					}
+					dst[t*rows+r0+r] = float32((s[0] + s[1]) + (s[2] + s[3]))
+				}
+			}
 		}
 	}
 }

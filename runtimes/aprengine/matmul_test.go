@@ -99,11 +99,11 @@ func widen(x []float32) []float64 {
 	return out
 }
 
-// TestRowsPerTile: a tile holds whole rows, an even number of them unless
-// only one fits, and at least one.
+// TestRowsPerTile: a tile holds whole rows, a multiple of four when four
+// fit, else of two, and at least one.
 func TestRowsPerTile(t *testing.T) {
 	for _, c := range []struct{ cols, want int }{
-		{64, TileFloats / 64}, {1000, 64}, {8960, 6}, {TileFloats / 2, 2}, {TileFloats/2 + 1, 1}, {TileFloats, 1}, {TileFloats + 256, 1},
+		{64, TileFloats / 64}, {1000, 64}, {1536, 40}, {8960, 4}, {TileFloats / 3, 2}, {TileFloats / 2, 2}, {TileFloats/2 + 1, 1}, {TileFloats, 1}, {TileFloats + 256, 1},
 	} {
 		if got := rowsPerTile(c.cols); got != c.want {
 			t.Errorf("rowsPerTile(%d) = %d, want %d", c.cols, got, c.want)
