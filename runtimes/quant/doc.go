@@ -57,11 +57,25 @@
 // (x86_test.go), and, in runtimes/ggufengine, against every matmul of the
 // recorded llama.cpp dumps.
 //
-// What it must not do: import anything of this project but runtimes/ggml;
-// read files (callers hand it bytes); approximate (a kernel that cannot be
-// bit-exact with its C counterpart documents the difference, as the dot
-// kernels do for AVX2 summation order). A later SIMD fast path must agree
-// with these scalar kernels bit for bit or state where it does not.
+// Assembly (amd64, build tag !noasm, chosen at start-up with
+// golang.org/x/sys/cpu): AVX2/FMA/F16C twins of KernelX86AVX512's Q4_K
+// GEMV and four-token GEMM, Q6_K dot (one and four tokens), Q8_0 dot,
+// F32/F16 tinyBLAS and vec_dot orders, and of the F16, Q4_K and Q6_K
+// dequantizers; on AVX-512 (F, BW, VL) with VNNI the Q4_K GEMM reads the
+// four tokens' activations interleaved so each owns a 128-bit lane. The
+// emulations are lane-structured (fixed lanes, one FMA per lane and
+// element, fixed reduction trees), so the assembly uses the same lanes
+// and the same instructions' rounding: it returns the Go kernels' bits
+// exactly, NaN payloads aside (the *_amd64_test.go files check random
+// and special values: signed zeros, subnormals, infinities, NaNs).
+// Integer block sums are exact however the assembly forms them. -tags
+// noasm, or a CPU without AVX2/FMA/F16C, runs the Go kernels.
+//
+// What it must not do: import anything of this project but runtimes/ggml
+// (and golang.org/x/sys/cpu); read files (callers hand it bytes);
+// approximate (a kernel that cannot be bit-exact with its C counterpart
+// documents the difference, as the dot kernels do for AVX2 summation
+// order); let an assembly kernel differ from its Go twin by a bit.
 // IQ1/IQ2/IQ3, TQ, MXFP4/NVFP4 and Q1_0/Q2_0 are not implemented; the
 // functions return *UnsupportedError for them and for unknown type ids.
 package quant
