@@ -238,8 +238,11 @@ func (k Kernel) MatMul(dst []float32, w []byte, wt ggml.Type, nRows, nCols int, 
 		})
 	}
 	// Rows go in tiles of rowTile, so that a tile's weights stay in cache
-	// while every activation row passes over them.
-	parallel(nRows, threads, rowTile, func(r0, r1 int) {
+	// while every activation row passes over them; the goroutines take
+	// runs of tiles, about eight per goroutine, long enough for the
+	// hardware prefetcher to stream the weights.
+	run := max(rowTile, (nRows+8*threads-1)/(8*threads)+rowTile-1) / rowTile * rowTile
+	parallel(nRows, threads, run, func(r0, r1 int) {
 		var out [4]float32
 		for rt := r0; rt < r1; rt += rowTile {
 			re := min(rt+rowTile, r1)
