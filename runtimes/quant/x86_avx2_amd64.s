@@ -10,6 +10,9 @@
 // Every float instruction below is one correctly rounded IEEE operation,
 // as the Go emulation's fma32 and float32 arithmetic are.
 //
+// The one-token kernels (decode) stream their weights from memory once, so
+// they prefetch about a kilobyte ahead.
+//
 // Block layouts (kquants.go): Q4_K 144 B (d, dmin fp16, scales[12],
 // qs[128]); Q6_K 210 B (ql[128], qh[64], scales[16], d fp16); Q8_K 292 B
 // (d f32, qs[256], bsums[16] int16); Q8_0 34 B (d fp16, qs[32]).
@@ -191,6 +194,8 @@ TEXT ·q4KGemvAVX2(SB), NOSPLIT, $16-28
 	JZ    g1done
 
 g1loop:
+	PREFETCHT0 1024(SI)
+	PREFETCHT0 1088(SI)
 	Q4KSCALES
 	VPMADDWD 260(R8), Y2, Y10
 	VPXOR    Y6, Y6, Y6
@@ -297,6 +302,10 @@ TEXT ·q6KDotAVX2(SB), NOSPLIT, $32-28
 	JZ    q61done
 
 q61loop:
+	PREFETCHT0 1024(SI)
+	PREFETCHT0 1088(SI)
+	PREFETCHT0 1152(SI)
+	PREFETCHT0 1216(SI)
 	VPMOVSXBW 192(SI), Y13
 	VMOVDQU   Y13, 0(SP)
 	VPMADDWD  260(R8), Y13, Y11
