@@ -89,6 +89,10 @@ type plan struct {
 	// (nb blocks each) into the inter4Bytes-per-block form dot4 takes.
 	inter4      func(dst, a []byte, aRow, nb int)
 	inter4Bytes int
+	// prep, when set, unpacks each weight row (nb blocks) into prepBytes
+	// per block once per row tile; dot4 then takes the unpacked row.
+	prep      func(dst, w []byte, nb int)
+	prepBytes int
 }
 
 // x86KernelSet holds the hot kernels of KernelX86AVX512 behind one
@@ -101,6 +105,10 @@ type x86KernelSet struct {
 	// rows for q4KGemm4, which then gets the rearranged group instead of
 	// the rows (see plan.inter4).
 	q8KInter4 func(dst, a []byte, aRow, nb int)
+	// q4KPrep, when set, unpacks nb Q4_K blocks of a weight row into
+	// q4KPrepBytes per block, and q4KGemm4P is q4KGemm4 on such a row.
+	q4KPrep   func(dst, w []byte, nb int)
+	q4KGemm4P func(n int, wp, ax []byte, aRow int, dst *[4]float32)
 	q6K       func(n int, w, a []byte) float32
 	q6K4      func(n int, w, a []byte, aRow int, dst *[4]float32)
 	q8_0      func(n int, w, a []byte) float32
@@ -111,8 +119,12 @@ type x86KernelSet struct {
 }
 
 // q8KInter4Bytes is the size of one block of four Q8_K rows as
-// x86KernelSet.q8KInter4 rearranges them.
-const q8KInter4Bytes = 1152
+// x86KernelSet.q8KInter4 rearranges them, q4KPrepBytes that of one Q4_K
+// block as q4KPrep unpacks it.
+const (
+	q8KInter4Bytes = 1152
+	q4KPrepBytes   = 352
+)
 
 // goX86Kernels are the Go emulations the assembly must agree with.
 var goX86Kernels = x86KernelSet{
@@ -159,6 +171,9 @@ func (k Kernel) plan(wt, at ggml.Type, nRows, nCols, nTok int) plan {
 			p.n4, p.dot4 = nTok-nTok%4, x86Kernels.q4KGemm4
 			if x86Kernels.q8KInter4 != nil {
 				p.inter4, p.inter4Bytes = x86Kernels.q8KInter4, q8KInter4Bytes
+			}
+			if x86Kernels.q4KPrep != nil {
+				p.prep, p.prepBytes, p.dot4 = x86Kernels.q4KPrep, q4KPrepBytes, x86Kernels.q4KGemm4P
 			}
 		}
 	case ggml.Q6_K:
@@ -244,15 +259,38 @@ func (k Kernel) MatMul(dst []float32, w []byte, wt ggml.Type, nRows, nCols int, 
 	run := max(rowTile, (nRows+8*threads-1)/(8*threads)+rowTile-1) / rowTile * rowTile
 	parallel(nRows, threads, run, func(r0, r1 int) {
 		var out [4]float32
+		// A tile's rows unpacked once for all token groups, when the
+		// kernel wants that.
+		var prep []byte
+		prepRow := nCols / wt.BlockSize() * p.prepBytes
+		if p.prep != nil && p.n4 > 0 {
+			pbufp := scratch.Get().(*[]byte)
+			defer scratch.Put(pbufp)
+			if cap(*pbufp) < rowTile*prepRow {
+				*pbufp = make([]byte, rowTile*prepRow)
+			}
+			prep = (*pbufp)[:rowTile*prepRow]
+		}
+		row := func(r, rt int) []byte {
+			if prep != nil {
+				return prep[(r-rt)*prepRow : (r-rt+1)*prepRow]
+			}
+			return w[r*wRow : (r+1)*wRow]
+		}
 		for rt := r0; rt < r1; rt += rowTile {
 			re := min(rt+rowTile, r1)
+			if prep != nil {
+				for r := rt; r < re; r++ {
+					p.prep(prep[(r-rt)*prepRow:], w[r*wRow:(r+1)*wRow], nCols/wt.BlockSize())
+				}
+			}
 			for t := 0; t < p.n4; t += 4 {
 				a := act[t*aRow : (t+4)*aRow]
 				if inter != nil {
 					a = inter[t/4*groupBytes : (t/4+1)*groupBytes]
 				}
 				for r := rt; r < re; r++ {
-					p.dot4(nCols, w[r*wRow:(r+1)*wRow], a, aRow, &out)
+					p.dot4(nCols, row(r, rt), a, aRow, &out)
 					for i, v := range out {
 						dst[(t+i)*nRows+r] = v
 					}

@@ -23,6 +23,22 @@ func useVNNI() {
 		_, _ = w[nb*144-1], ax[nb*q8KInter4Bytes-1]
 		q4KGemm4VNNI(&w[0], &ax[0], nb, dst)
 	}
+	x86Kernels.q4KPrep = func(dst, w []byte, nb int) {
+		if nb == 0 {
+			return
+		}
+		_, _ = dst[nb*q4KPrepBytes-1], w[nb*144-1]
+		q4KPrepare(&dst[0], &w[0], nb)
+	}
+	x86Kernels.q4KGemm4P = func(n int, wp, ax []byte, _ int, dst *[4]float32) {
+		nb := n / qkK
+		if nb == 0 {
+			*dst = [4]float32{}
+			return
+		}
+		_, _ = wp[nb*q4KPrepBytes-1], ax[nb*q8KInter4Bytes-1]
+		q4KGemm4Prep(&wp[0], &ax[0], nb, dst)
+	}
 }
 
 // q8KInterleave4 writes nb blocks of the four Q8_K rows a, a+aRow,
@@ -48,3 +64,9 @@ func q8KInterleave4(dst, a []byte, aRow, nb int) {
 		}
 	}
 }
+
+//go:noescape
+func q4KPrepare(dst, w *byte, nb int)
+
+//go:noescape
+func q4KGemm4Prep(wp, ax *byte, nb int, dst *[4]float32)

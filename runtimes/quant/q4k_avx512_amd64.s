@@ -185,3 +185,187 @@ zdone:
 	VMOVUPS X16, (DI)
 	VZEROUPPER
 	RET
+
+// Q4_K rows prepared for the four-token VNNI GEMM (q4KPrepare): per
+// super-block 352 bytes, so that the nibbles and scales are unpacked once
+// per matmul for all token groups rather than once per group:
+//   [0, 256)    the 256 quants as bytes, in element order;
+//   [256, 320)  per chunk c, the words [s(2c) ×4, s(2c+1) ×4];
+//   [320, 336)  the 8 mins as words;
+//   [336, 340)  d and dmin as stored (fp16).
+
+// func q4KPrepare(dst, w *byte, nb int)
+TEXT ·q4KPrepare(SB), NOSPLIT, $0-24
+	MOVQ dst+0(FP), R8
+	MOVQ w+8(FP), SI
+	MOVQ nb+16(FP), CX
+	VPBROADCASTD nib4z<>(SB), Y15
+	VMOVDQU scw0<>(SB), X8
+	VMOVDQU scw1<>(SB), X9
+	VMOVDQU scw2<>(SB), X10
+	VMOVDQU scw3<>(SB), X11
+	TESTQ CX, CX
+	JZ    prepdone
+
+preploop:
+	VMOVDQU 16(SI), Y0
+	VPAND   Y15, Y0, Y1
+	VPSRLW  $4, Y0, Y0
+	VPAND   Y15, Y0, Y0
+	VMOVDQU Y1, 0(R8)
+	VMOVDQU Y0, 32(R8)
+	VMOVDQU 48(SI), Y0
+	VPAND   Y15, Y0, Y1
+	VPSRLW  $4, Y0, Y0
+	VPAND   Y15, Y0, Y0
+	VMOVDQU Y1, 64(R8)
+	VMOVDQU Y0, 96(R8)
+	VMOVDQU 80(SI), Y0
+	VPAND   Y15, Y0, Y1
+	VPSRLW  $4, Y0, Y0
+	VPAND   Y15, Y0, Y0
+	VMOVDQU Y1, 128(R8)
+	VMOVDQU Y0, 160(R8)
+	VMOVDQU 112(SI), Y0
+	VPAND   Y15, Y0, Y1
+	VPSRLW  $4, Y0, Y0
+	VPAND   Y15, Y0, Y0
+	VMOVDQU Y1, 192(R8)
+	VMOVDQU Y0, 224(R8)
+
+	MOVL  4(SI), AX
+	MOVL  8(SI), BX
+	MOVL  12(SI), DX
+	MOVL  DX, DI
+	SHRL  $4, DI
+	ANDL  $0x0f0f0f0f, DI
+	MOVL  BX, R12
+	SHRL  $6, R12
+	ANDL  $0x03030303, R12
+	SHLL  $4, R12
+	ORL   R12, DI
+	MOVL  BX, R13
+	ANDL  $0x3f3f3f3f, R13
+	ANDL  $0x0f0f0f0f, DX
+	MOVL  AX, R12
+	SHRL  $6, R12
+	ANDL  $0x03030303, R12
+	SHLL  $4, R12
+	ORL   R12, DX
+	ANDL  $0x3f3f3f3f, AX
+	SHLQ  $32, DX
+	ORQ   DX, AX
+	SHLQ  $32, DI
+	ORQ   DI, R13
+	VMOVQ   AX, X0
+	VPSHUFB X8, X0, X1
+	VMOVDQU X1, 256(R8)
+	VPSHUFB X9, X0, X1
+	VMOVDQU X1, 272(R8)
+	VPSHUFB X10, X0, X1
+	VMOVDQU X1, 288(R8)
+	VPSHUFB X11, X0, X1
+	VMOVDQU X1, 304(R8)
+	VMOVQ   R13, X0
+	VPMOVZXBW X0, X0
+	VMOVDQU X0, 320(R8)
+	MOVL    (SI), AX
+	MOVL    AX, 336(R8)
+
+	ADDQ $144, SI
+	ADDQ $352, R8
+	DECQ CX
+	JNZ  preploop
+
+prepdone:
+	VZEROUPPER
+	RET
+
+// CHUNKP is CHUNKZ on prepared blocks: the four quant slices and the
+// scale words of chunk c are broadcast straight from memory.
+#define CHUNKP(qoff, scoff, soff, vc) \
+	VPXORD     Z4, Z4, Z4                  \
+	VPXORD     Z5, Z5, Z5                  \
+	VBROADCASTI32X4 qoff(SI), Z2           \
+	VBROADCASTI32X4 qoff+16(SI), Z3        \
+	VBROADCASTI32X4 qoff+32(SI), Z0        \
+	VBROADCASTI32X4 qoff+48(SI), Z1        \
+	VPDPBUSD   soff(R8), Z2, Z4            \
+	VPDPBUSD   soff+64(R8), Z3, Z4         \
+	VPDPBUSD   soff+128(R8), Z0, Z5        \
+	VPDPBUSD   soff+192(R8), Z1, Z5        \
+	VPACKSSDW  Z5, Z4, Z6                  \
+	VBROADCASTI32X4 scoff(SI), Z7          \
+	VPMADDWD   Z7, Z6, vc
+
+// func q4KGemm4Prep(wp, ax *byte, nb int, dst *[4]float32)
+//
+// q4KGemm4VNNI reading a row prepared by q4KPrepare.
+TEXT ·q4KGemm4Prep(SB), NOSPLIT, $0-32
+	MOVQ wp+0(FP), SI
+	MOVQ ax+8(FP), R8
+	MOVQ nb+16(FP), CX
+	VPXORD Z16, Z16, Z16
+	VPXORD Z17, Z17, Z17
+	TESTQ CX, CX
+	JZ    pdone
+
+ploop:
+	VBROADCASTI32X4 320(SI), Z20
+	VPMADDWD 1024(R8), Z20, Z20
+	VCVTDQ2PS Z20, Z20
+	VMOVD  336(SI), X21
+	VCVTPH2PS X21, X21
+	VBROADCASTSS X21, Z29
+	VPERMILPS $0x55, X21, X21
+	VBROADCASTSS X21, Z28
+	VMOVUPS 1088(R8), Z21
+	VMULPS Z21, Z29, Z29
+	VMULPS Z21, Z28, Z28
+
+	CHUNKP(0, 256, 0, Z8)
+	CHUNKP(64, 272, 256, Z9)
+	CHUNKP(128, 288, 512, Z10)
+	CHUNKP(192, 304, 768, Z11)
+
+	VPUNPCKLDQ  Z9, Z8, Z12
+	VPUNPCKHDQ  Z9, Z8, Z13
+	VPADDD      Z13, Z12, Z12
+	VPUNPCKLDQ  Z11, Z10, Z13
+	VPUNPCKHDQ  Z11, Z10, Z14
+	VPADDD      Z14, Z13, Z13
+	VPUNPCKLQDQ Z13, Z12, Z14
+	VPUNPCKHQDQ Z13, Z12, Z15
+	VPADDD      Z15, Z14, Z14
+	VCVTDQ2PS   Z14, Z14
+
+	VPERMILPS $0x00, Z14, Z18
+	VFMADD231PS Z29, Z18, Z16
+	VPERMILPS $0x00, Z20, Z19
+	VFMADD231PS Z28, Z19, Z17
+	VPERMILPS $0x55, Z14, Z18
+	VFMADD231PS Z29, Z18, Z16
+	VPERMILPS $0x55, Z20, Z19
+	VFMADD231PS Z28, Z19, Z17
+	VPERMILPS $0xaa, Z14, Z18
+	VFMADD231PS Z29, Z18, Z16
+	VPERMILPS $0xaa, Z20, Z19
+	VFMADD231PS Z28, Z19, Z17
+	VPERMILPS $0xff, Z14, Z18
+	VFMADD231PS Z29, Z18, Z16
+	VPERMILPS $0xff, Z20, Z19
+	VFMADD231PS Z28, Z19, Z17
+
+	ADDQ $352, SI
+	ADDQ $1152, R8
+	DECQ CX
+	JNZ  ploop
+
+pdone:
+	VSUBPS  Z17, Z16, Z16
+	VMOVDQU32 lane0<>(SB), Z18
+	VPERMD  Z16, Z18, Z16
+	MOVQ    dst+24(FP), DI
+	VMOVUPS X16, (DI)
+	VZEROUPPER
+	RET

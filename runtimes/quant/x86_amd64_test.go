@@ -83,6 +83,15 @@ func TestX86AssemblyMatchesGo(t *testing.T) {
 			asm.q8KInter4(ax, a, aRow, nb)
 		}
 		asm.q4KGemm4(n, q4, ax, aRow, &g)
+		if asm.q4KPrep != nil {
+			ref.q4KGemm4(n, q4, a, aRow, &w)
+			for i := range g {
+				check("q4KGemm4", g[i], w[i])
+			}
+			wp := make([]byte, nb*q4KPrepBytes)
+			asm.q4KPrep(wp, q4, nb)
+			asm.q4KGemm4P(n, wp, ax, aRow, &g)
+		}
 		ref.q4KGemm4(n, q4, a, aRow, &w)
 		for i := range g {
 			check("q4KGemm4", g[i], w[i])
@@ -147,6 +156,10 @@ func BenchmarkX86Kernels(b *testing.B) {
 	if hasVNNI {
 		q8KInterleave4(ax, a, nb*292, nb)
 		run("q4K-gemm4-vnni", len(q4), 4, func() { q4KGemm4VNNI(&q4[0], &ax[0], nb, &dst) })
+		wp := make([]byte, nb*q4KPrepBytes)
+		q4KPrepare(&wp[0], &q4[0], nb)
+		run("q4K-gemm4-vnni-prepared", len(q4), 4, func() { q4KGemm4Prep(&wp[0], &ax[0], nb, &dst) })
+		run("q4K-prepare", len(q4), 0, func() { q4KPrepare(&wp[0], &q4[0], nb) })
 	}
 	run("q6K-dot-avx2", len(q6), 1, func() { q6KDotAVX2(&q6[0], &a[0], nb) })
 	run("q6K-dot4-avx2", len(q6), 4, func() { q6KDot4AVX2(&q6[0], &a[0], nb*292, nb, &dst) })
