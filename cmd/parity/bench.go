@@ -44,6 +44,7 @@ in the same invocation and prints the ratios.`,
 	f.IntVar(&c.Threads, "threads", 0, "threads (0: all CPUs)")
 	f.IntVar(&c.Reps, "reps", 2, "measured repetitions")
 	f.BoolVar(&c.Trace, "trace", false, "also measure with a statistics recorder and report traced/untraced")
+	f.BoolVar(&c.AllLogits, "all-logits", false, "compute the logits of every prompt position (as traces do), not only the last (as llama-bench does)")
 	f.StringVar(&c.LlamaBench, "llama-bench", "", "path of llama.cpp's llama-bench, run on the same file and threads")
 	f.BoolVar(&asJSON, "json", false, "print the result as JSON")
 	cmd.MarkFlagRequired("model")

@@ -22,6 +22,10 @@ type Options struct {
 	// Faults are planted bugs, for tests and parity selftest, applied as
 	// ggufengine applies them. Empty: clean.
 	Faults faults.Set
+	// LastLogits computes the LM head for the last position of each
+	// Forward batch only, and Forward returns that one row. Every other
+	// value is unchanged.
+	LastLogits bool
 }
 
 // layerWeights are one block's tensors: vectors decoded to f32 once,
@@ -158,7 +162,8 @@ func (e *Engine) Pos() int { return e.nPast }
 // sequence (every query attends to the cached positions and to the batch's
 // own earlier positions), appends their keys and values to the cache,
 // records every slot for every position as step `step`, and returns the
-// logits of every position, row-major [len(tokens) × n_vocab]. On error
+// logits of every position, row-major [len(tokens) × n_vocab] (of the last
+// one only with Options.LastLogits). On error
 // the cache is left as it was before the call.
 func (e *Engine) Forward(ctx context.Context, step int, tokens []int32, rec *probes.Recorder) ([]float32, error) {
 	c := e.cfg
@@ -194,12 +199,16 @@ func (e *Engine) Forward(ctx context.Context, step int, tokens []int32, rec *pro
 	}
 	rmsNorm(x, x, e.outNorm, d, c.RMSEps)
 	rec.Capture(step, -1, probes.FinalNorm, pos0, d, x)
-	logits := make([]float32, T*c.NVocab)
-	if err := e.mm.mul(logits, e.lmHead, x, T); err != nil {
+	nOut, posOut := T, pos0
+	if e.opts.LastLogits {
+		x, nOut, posOut = x[(T-1)*d:], 1, pos0+T-1
+	}
+	logits := make([]float32, nOut*c.NVocab)
+	if err := e.mm.mul(logits, e.lmHead, x, nOut); err != nil {
 		e.truncate(pos0)
 		return nil, err
 	}
-	rec.Capture(step, -1, probes.Logits, pos0, c.NVocab, logits)
+	rec.Capture(step, -1, probes.Logits, posOut, c.NVocab, logits)
 	e.nPast += T
 	return logits, nil
 }

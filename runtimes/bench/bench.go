@@ -23,6 +23,11 @@ type Config struct {
 	Threads   int    // engine threads (and llama-bench -t); 0 means GOMAXPROCS
 	Reps      int    // measured repetitions after the warm-up; 0 means 2
 	Trace     bool   // also run with a stats Recorder and report the ratio
+	// AllLogits makes the engine compute the logits of every prompt
+	// position, as parity's traces need; by default it computes the last
+	// position's only (Options.LastLogits), as llama-bench's prompt test
+	// does, so both do the same work.
+	AllLogits bool
 	// LlamaBench is the path of llama.cpp's llama-bench; empty skips it.
 	LlamaBench string
 }
@@ -68,9 +73,9 @@ type Result struct {
 	// PeakRSS is the process's maximum resident set size in bytes after
 	// the engine runs (getrusage RUSAGE_SELF; 0 where unsupported).
 	PeakRSS int64
-	// LMHeadShare is the fraction of the engine's prefill multiply-adds
-	// that go to the logits of positions other than the last, which
-	// llama-bench does not compute.
+	// LMHeadShare is, with Config.AllLogits, the fraction of the engine's
+	// prefill multiply-adds that go to the logits of positions other than
+	// the last, which llama-bench does not compute; 0 otherwise.
 	LMHeadShare float64
 	Llama       *LlamaResult // nil unless Config.LlamaBench
 }
@@ -98,15 +103,18 @@ func Run(ctx context.Context, c Config) (*Result, error) {
 	var e forwarder
 	switch c.Engine {
 	case "gguf":
-		e, err = ggufengine.New(w, ggufengine.Options{Threads: c.Threads})
+		e, err = ggufengine.New(w, ggufengine.Options{Threads: c.Threads, LastLogits: !c.AllLogits})
 	case "apr":
-		e, err = aprengine.New(w, aprengine.Options{Threads: c.Threads})
+		e, err = aprengine.New(w, aprengine.Options{Threads: c.Threads, LastLogits: !c.AllLogits})
 	}
 	if err != nil {
 		return nil, fmt.Errorf("bench: %w", err)
 	}
 	cfg := w.Config
-	res := &Result{Config: c, FileSize: st.Size(), Arch: cfg.Arch.Name, LMHeadShare: lmHeadShare(cfg, c.PromptLen)}
+	res := &Result{Config: c, FileSize: st.Size(), Arch: cfg.Arch.Name}
+	if c.AllLogits {
+		res.LMHeadShare = lmHeadShare(cfg, c.PromptLen)
+	}
 	prompt := tokens(c.PromptLen, cfg.NVocab, 1)
 	gen := tokens(c.Gen, cfg.NVocab, 2)
 

@@ -44,7 +44,7 @@ func TestRun(t *testing.T) {
 		t.Fatal(err)
 	}
 	for _, eng := range []string{"gguf", "apr"} {
-		r, err := Run(context.Background(), Config{Model: path, Engine: eng, PromptLen: 5, Gen: 3, Threads: 2, Reps: 1, Trace: true})
+		r, err := Run(context.Background(), Config{Model: path, Engine: eng, PromptLen: 5, Gen: 3, Threads: 2, Reps: 1, Trace: true, AllLogits: true})
 		if err != nil {
 			t.Fatal(err)
 		}

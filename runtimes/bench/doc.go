@@ -18,10 +18,10 @@
 //
 // llama-bench is asked for `-p N -n M -t T -r reps -o json` and its
 // avg_ts per test is read. Its prompt test decodes the whole prompt but
-// asks for the logits of the last position only, while parity's engines
-// return the logits of every position (the trace needs them), so parity's
-// prefill does n_vocab·n_embd·(N−1) more multiply-adds; the result says
-// how large a share of the prefill that is.
+// asks for the logits of the last position only, so the engines run with
+// Options.LastLogits by default and do the same work; Config.AllLogits
+// makes them compute every position's logits, as traces need, and the
+// result then says what share of the prefill that adds.
 //
 // It must not judge results, import diff or reports, or leave a process
 // behind: llama-bench runs under the caller's context and is killed with

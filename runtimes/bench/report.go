@@ -57,8 +57,11 @@ func (r *Result) WriteText(w io.Writer) error {
 	}
 	q := r.Ratios()
 	if r.Llama != nil {
-		fmt.Fprintf(w, "engine / llama.cpp: prefill %.2fx, decode %.2fx (the engine's prefill also computes the logits of every position: %.1f%% of its multiply-adds)\n",
-			q.PrefillVsLlama, q.DecodeVsLlama, 100*r.LMHeadShare)
+		fmt.Fprintf(w, "engine / llama.cpp: prefill %.2fx, decode %.2fx", q.PrefillVsLlama, q.DecodeVsLlama)
+		if r.Config.AllLogits {
+			fmt.Fprintf(w, " (the engine's prefill also computes the logits of every position: %.1f%% of its multiply-adds)", 100*r.LMHeadShare)
+		}
+		fmt.Fprintln(w)
 	}
 	if r.Traced != nil {
 		fmt.Fprintf(w, "traced / untraced time: prefill %.2fx, decode %.2fx\n", q.TracedPrefill, q.TracedDecode)

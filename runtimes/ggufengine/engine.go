@@ -43,6 +43,14 @@ type Options struct {
 	// CPU_REPACK). An AVX2-only build of llama.cpp differs from both in
 	// the last bits.
 	GenericMatMul bool
+	// LastLogits computes the LM head for the last position of each
+	// Forward batch only, and Forward returns that one row: what llama.cpp
+	// computes when only the last token's logits are asked for, as
+	// llama-bench does. The LM head then multiplies a batch of one row,
+	// as llama.cpp's does, so a repacked Q4_K head takes the GEMV order
+	// even where the full batch would have put the last row in a GEMM
+	// group; every other value is unchanged.
+	LastLogits bool
 }
 
 // matrix is a weight matrix in a form the quant kernels take directly.
@@ -199,7 +207,7 @@ func (e *Engine) Pos() int { return e.nPast }
 // Forward runs tokens at positions Pos()..Pos()+len(tokens)-1 as one batch,
 // appends their keys and values to the cache, records every slot as step
 // `step`, and returns the logits of every position, row-major
-// [len(tokens) × n_vocab].
+// [len(tokens) × n_vocab] (of the last one only with Options.LastLogits).
 func (e *Engine) Forward(ctx context.Context, step int, tokens []int32, rec *probes.Recorder) ([]float32, error) {
 	c := e.cfg
 	T := len(tokens)
@@ -232,11 +240,15 @@ func (e *Engine) Forward(ctx context.Context, step int, tokens []int32, rec *pro
 	}
 	rmsNormMul(x, x, e.outNorm, d, c.RMSEps)
 	rec.Capture(step, -1, probes.FinalNorm, pos0, d, x)
-	logits := make([]float32, T*c.NVocab)
-	if err := e.matmul(logits, e.lmHead, x, T); err != nil {
+	nOut, posOut := T, pos0
+	if e.opts.LastLogits {
+		x, nOut, posOut = x[(T-1)*d:], 1, pos0+T-1
+	}
+	logits := make([]float32, nOut*c.NVocab)
+	if err := e.matmul(logits, e.lmHead, x, nOut); err != nil {
 		return nil, err
 	}
-	rec.Capture(step, -1, probes.Logits, pos0, c.NVocab, logits)
+	rec.Capture(step, -1, probes.Logits, posOut, c.NVocab, logits)
 	e.nPast += T
 	return logits, nil
 }
