@@ -2,6 +2,7 @@ package probes
 
 import (
 	"fmt"
+	"runtime"
 	"slices"
 	"sync"
 
@@ -159,12 +160,35 @@ func (r *Recorder) capture(k Key, positions []int, perToken int, data []float32)
 	if len(rows) == 0 {
 		return
 	}
-	// Summarise outside the lock: this is the expensive part.
+	// Summarise outside the lock: this is the expensive part. Each row is
+	// summarised on its own, so large captures (a prefill's FFN
+	// activations, its logits) are spread over the CPUs without changing
+	// a bit; the rows are still merged in order below.
 	kept := make([]int, len(rows))
 	per := make([]stats.Summary, len(rows))
 	for j, i := range rows {
 		kept[j] = positions[i]
-		per[j].AddSlice(data[i*perToken : (i+1)*perToken])
+	}
+	summarise := func(j0, j1 int) {
+		for j := j0; j < j1; j++ {
+			i := rows[j]
+			per[j].AddSlice(data[i*perToken : (i+1)*perToken])
+		}
+	}
+	if workers := min(runtime.GOMAXPROCS(0), len(rows)*perToken/parallelValues, len(rows)); workers > 1 {
+		var wg sync.WaitGroup
+		chunk := (len(rows) + workers - 1) / workers
+		for j0 := chunk; j0 < len(rows); j0 += chunk {
+			wg.Add(1)
+			go func(j0, j1 int) {
+				defer wg.Done()
+				summarise(j0, j1)
+			}(j0, min(j0+chunk, len(rows)))
+		}
+		summarise(0, min(chunk, len(rows)))
+		wg.Wait()
+	} else {
+		summarise(0, len(rows))
 	}
 	r.mu.Lock()
 	defer r.mu.Unlock()
@@ -210,6 +234,10 @@ func (r *Recorder) capture(k Key, positions []int, perToken int, data []float32)
 	rec.PerPos = append(rec.PerPos, per...)
 	rec.Count = int64(len(rec.Positions)) * int64(perToken)
 }
+
+// parallelValues is how many values a capture must hold per goroutine
+// before its rows are summarised in parallel.
+const parallelValues = 1 << 16
 
 // checkNew reports a position of add that repeats one of have or of add.
 func checkNew(have, add []int) error {
