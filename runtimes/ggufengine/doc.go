@@ -26,4 +26,14 @@
 // then one token per decode step) and appends to its KV cache. It calls the
 // probes.Recorder at every capture point of the slot catalog, for every
 // position of the step. It never judges what it computed.
+//
+// Speed never changes a bit: the matmuls run runtimes/quant's assembly
+// twins (weights unpacked once per row tile for all token groups, row
+// tiles handed to Options.Threads goroutines as they free up); attention
+// runs its (row, head) pairs on GOMAXPROCS goroutines, and its 64- or
+// 16-lane dots and lane updates, like ggml_v_silu, have AVX2 assembly
+// twins (simd_amd64.s) that keep every lane's FMA chain and every
+// reduction tree; a Forward reuses the previous batch's activations when
+// the batch size repeats, so a decode step allocates little more than the
+// logits it returns. -tags noasm runs the Go versions.
 package ggufengine
