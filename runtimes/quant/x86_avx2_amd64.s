@@ -11,7 +11,7 @@
 // as the Go emulation's fma32 and float32 arithmetic are.
 //
 // The one-token kernels (decode) stream their weights from memory once, so
-// they prefetch about a kilobyte ahead.
+// they prefetch two kilobytes ahead.
 //
 // Block layouts (kquants.go): Q4_K 144 B (d, dmin fp16, scales[12],
 // qs[128]); Q6_K 210 B (ql[128], qh[64], scales[16], d fp16); Q8_K 292 B
@@ -194,8 +194,8 @@ TEXT ·q4KGemvAVX2(SB), NOSPLIT, $16-28
 	JZ    g1done
 
 g1loop:
-	PREFETCHT0 1024(SI)
-	PREFETCHT0 1088(SI)
+	PREFETCHT0 2048(SI)
+	PREFETCHT0 2112(SI)
 	Q4KSCALES
 	VPMADDWD 260(R8), Y2, Y10
 	VPXOR    Y6, Y6, Y6
@@ -302,10 +302,10 @@ TEXT ·q6KDotAVX2(SB), NOSPLIT, $32-28
 	JZ    q61done
 
 q61loop:
-	PREFETCHT0 1024(SI)
-	PREFETCHT0 1088(SI)
-	PREFETCHT0 1152(SI)
-	PREFETCHT0 1216(SI)
+	PREFETCHT0 2048(SI)
+	PREFETCHT0 2112(SI)
+	PREFETCHT0 2176(SI)
+	PREFETCHT0 2240(SI)
 	VPMOVSXBW 192(SI), Y13
 	VMOVDQU   Y13, 0(SP)
 	VPMADDWD  260(R8), Y13, Y11
