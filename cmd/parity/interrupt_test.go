@@ -60,7 +60,7 @@ func entries(t *testing.T, dir string) []string {
 }
 
 // TestInterruptBisect cancels a bisection of a 24-layer model over 256
-// tokens while it runs: parity returns promptly with exit status 3 and
+// tokens (and a full trace of it with 250 decode steps) while it runs: parity returns promptly with exit status 3 and
 // says it was interrupted, and neither the report directory nor a
 // temporary file is left behind. So does an interrupted full trace.
 func TestInterruptBisect(t *testing.T) {
@@ -79,12 +79,14 @@ func TestInterruptBisect(t *testing.T) {
 	}
 	for _, args := range [][]string{
 		{"bisect", "--a", model, "--b", model, "--tokens", strings.Join(tokens, ","), "--report", filepath.Join(out, "report")},
-		{"trace", "-m", model, "--tokens", strings.Join(tokens, ","), "--full", "-n", "4", "-o", filepath.Join(out, "t.trace.jsonl.zst")},
+		// 250 decode steps after the prompt keep the trace busy for many
+		// seconds however fast the engine gets.
+		{"trace", "-m", model, "--tokens", strings.Join(tokens, ","), "--full", "-n", "250", "-o", filepath.Join(out, "t.trace.jsonl.zst")},
 	} {
 		start := time.Now()
 		// Interrupt once the engines are under way: opening the model and
 		// hashing it take a fraction of the run.
-		_, stderr, code := interrupt(t, func() bool { return time.Since(start) > 1500*time.Millisecond }, args...)
+		_, stderr, code := interrupt(t, func() bool { return time.Since(start) > 700*time.Millisecond }, args...)
 		if code != exitUsageIO || !strings.Contains(stderr, "interrupted") || !strings.Contains(stderr, "context canceled") {
 			t.Errorf("%s: exit %d, %q; want exit 3, interrupted", args[0], code, stderr)
 		}
