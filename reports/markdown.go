@@ -3,6 +3,7 @@ package reports
 import (
 	"fmt"
 	"io"
+	"math"
 	"strconv"
 	"strings"
 
@@ -154,6 +155,9 @@ func mdDecode(b *strings.Builder, d *Document) {
 		return
 	}
 	b.WriteString("#### Decode steps\n\nLogits at each step's last position: KL(A‖B) in nats, the argmax of each side, the top-5 overlap.\n\n")
+	if line, sc := klSparkline(dc); line != "" {
+		fmt.Fprintf(b, "KL per step, step 0 → %d: `%s` (log scale %s … %s)\n\n", len(dc.Steps)-1, line, num(sc.Lo, 'e', 1), num(sc.Hi, 'e', 1))
+	}
 	mdTable(b, []string{"step", "position", "verdict", "KL", "top-1 A", "top-1 B", "top-5", "first failing tensor"}, "---:|---:|---|---:|---:|---:|---:|---",
 		len(dc.Steps), func(i int) []string {
 			st := &dc.Steps[i]
@@ -411,4 +415,32 @@ func codeFence(s string) string {
 		}
 	}
 	return strings.Repeat("`", max(3, longest+1))
+}
+
+// klSparkline draws each decode step's logits KL on one log scale (at most
+// six decades, like the layer sparklines); "·" marks a step whose logits
+// were not compared in full. It returns "" when no step has a KL above 0.
+func klSparkline(dc *diff.Decode) (string, Scale) {
+	lo, hi := math.Inf(1), 0.0
+	for i := range dc.Steps {
+		if lm := dc.Steps[i].Logits; lm != nil {
+			if v := float64(lm.KL); v > 0 && !math.IsInf(v, 0) {
+				lo, hi = min(lo, v), max(hi, v)
+			}
+		}
+	}
+	if hi == 0 {
+		return "", Scale{}
+	}
+	sc := Scale{Lo: diff.Float(max(lo, hi/maxSpan)), Hi: diff.Float(max(hi, 10*lo))}
+	var out []rune
+	for i := range dc.Steps {
+		lm := dc.Steps[i].Logits
+		if lm == nil {
+			out = append(out, '·')
+			continue
+		}
+		out = append(out, sc.glyph(&Error{Value: lm.KL}))
+	}
+	return string(out), sc
 }
