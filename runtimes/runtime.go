@@ -130,7 +130,7 @@ func Open(path, engine string, o Options) (Runtime, error) {
 			w.Close()
 			return nil, err
 		}
-		opts := map[string]string{"kv_type": "f32", "matmul": "f32 dequantized weights (tiled), f32 activations, float64 sums",
+		opts := map[string]string{"kv_type": "f32", "matmul": "f32 dequantized weights (tiled), f32 activations, 16-lane f32 FMA sums",
 			"attention": "float64 scores and softmax", "norm": "divide by rms (float64)", "rope": "pow per index (float64)"}
 		addFaults(opts, o.Faults)
 		return &inProcess{engine: "apr", w: w, fwd: e, opts: opts}, nil

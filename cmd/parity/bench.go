@@ -2,6 +2,8 @@ package main
 
 import (
 	"encoding/json"
+	"os"
+	"runtime/pprof"
 
 	"github.com/spf13/cobra"
 
@@ -11,6 +13,7 @@ import (
 func newBenchCommand(a *app) *cobra.Command {
 	var c bench.Config
 	var asJSON bool
+	var cpuProfile string
 	cmd := &cobra.Command{
 		Use:   "bench --model MODEL",
 		Short: "Measure an engine's prefill and decode speed and peak memory, optionally against llama-bench",
@@ -20,7 +23,22 @@ the peak RSS. --trace repeats the runs with a statistics recorder on every slot.
 --llama-bench runs llama.cpp's llama-bench on the same file with the same threads
 in the same invocation and prints the ratios.`,
 		Args: cobra.NoArgs,
-		RunE: func(cmd *cobra.Command, _ []string) error {
+		RunE: func(cmd *cobra.Command, _ []string) (err error) {
+			if cpuProfile != "" {
+				f, err := os.Create(cpuProfile)
+				if err != nil {
+					return err
+				}
+				defer func() {
+					if cerr := f.Close(); err == nil {
+						err = cerr
+					}
+				}()
+				if err := pprof.StartCPUProfile(f); err != nil {
+					return err
+				}
+				defer pprof.StopCPUProfile()
+			}
 			r, err := bench.Run(cmd.Context(), c)
 			if err != nil {
 				return err
@@ -47,6 +65,7 @@ in the same invocation and prints the ratios.`,
 	f.BoolVar(&c.AllLogits, "all-logits", false, "compute the logits of every prompt position (as traces do), not only the last (as llama-bench does)")
 	f.StringVar(&c.LlamaBench, "llama-bench", "", "path of llama.cpp's llama-bench, run on the same file and threads")
 	f.BoolVar(&asJSON, "json", false, "print the result as JSON")
+	f.StringVar(&cpuProfile, "cpuprofile", "", "write a Go CPU profile of the whole measurement (llama-bench excluded: it is another process) to `FILE`, for go tool pprof")
 	cmd.MarkFlagRequired("model")
 	return cmd
 }

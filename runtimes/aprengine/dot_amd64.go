@@ -2,82 +2,70 @@
 
 package aprengine
 
-import "golang.org/x/sys/cpu"
+import (
+	"unsafe"
+
+	"golang.org/x/sys/cpu"
+)
+
+//go:generate go run gen_dot.go
+
+// The assembly kernels of dot_amd64.s: dotBlockGo for four rows (AVX-512)
+// or two rows (AVX2) and a fixed token count each.
 
 //go:noescape
-func dot2x4AVX2(w *float32, wStride int, x *float64, xStride, n4 int, acc *[8][4]float64)
+func dotBlockAVX512_1(w *float32, wStride int, x *float32, xStride, n16 int, acc *lanes)
 
 //go:noescape
-func dot4x1AVX2(w *float32, wStride int, x *float64, n4 int, acc *[4][4]float64)
+func dotBlockAVX512_2(w *float32, wStride int, x *float32, xStride, n16 int, acc *lanes)
 
 //go:noescape
-func dot4x4AVX512(w *float32, wStride int, x *float64, xStride, n4 int, acc *[64]float64)
+func dotBlockAVX512_3(w *float32, wStride int, x *float32, xStride, n16 int, acc *lanes)
+
+//go:noescape
+func dotBlockAVX512_4(w *float32, wStride int, x *float32, xStride, n16 int, acc *lanes)
+
+//go:noescape
+func dotBlockAVX512_5(w *float32, wStride int, x *float32, xStride, n16 int, acc *lanes)
+
+//go:noescape
+func dotBlockAVX512_6(w *float32, wStride int, x *float32, xStride, n16 int, acc *lanes)
+
+//go:noescape
+func dotBlockAVX2_1(w *float32, wStride int, x *float32, xStride, n16 int, acc *lanes)
+
+//go:noescape
+func dotBlockAVX2_2(w *float32, wStride int, x *float32, xStride, n16 int, acc *lanes)
+
+//go:noescape
+func dotBlockAVX2_3(w *float32, wStride int, x *float32, xStride, n16 int, acc *lanes)
+
+type blockKernel func(w *float32, wStride int, x *float32, xStride, n16 int, acc *lanes)
+
+var (
+	avx512Kernels = [...]blockKernel{dotBlockAVX512_1, dotBlockAVX512_2, dotBlockAVX512_3, dotBlockAVX512_4, dotBlockAVX512_5, dotBlockAVX512_6}
+	avx2Kernels   = [...]blockKernel{dotBlockAVX2_1, dotBlockAVX2_2, dotBlockAVX2_3}
+)
 
 func init() {
-	if !cpu.X86.HasAVX2 || !cpu.X86.HasFMA {
-		return
-	}
-	dots2x4 = dots2x4AVX2
-	dots4x1 = dots4x1AVX2
-	if cpu.X86.HasAVX512F {
-		lanes4x4 = lanes4x4AVX512
-	}
-}
-
-// lanes4x4AVX512 is lanes4x4 in assembly: two outputs per AVX-512
-// register, four float64 lanes each.
-func lanes4x4AVX512(w []float32, wStride int, x []float64, xStride, n4 int, acc *[64]float64) {
-	if n4 == 0 {
-		return
-	}
-	_, _ = w[3*wStride+4*n4-1], x[3*xStride+4*n4-1]
-	dot4x4AVX512(&w[0], wStride, &x[0], xStride, n4, acc)
-}
-
-// dots4x1AVX2 is dots2x4AVX2 for four weight rows and one activation row.
-func dots4x1AVX2(w []float32, x []float64, n int, out *[4]float32) {
-	if n < 4 {
-		for i := range out {
-			out[i] = dot(w[i*n:(i+1)*n], x[:n])
-		}
-		return
-	}
-	_, _ = w[4*n-1], x[n-1]
-	var acc [4][4]float64
-	dot4x1AVX2(&w[0], n, &x[0], n/4, &acc)
-	for i := range out {
-		s := &acc[i]
-		wr := w[i*n : (i+1)*n]
-		for k := n &^ 3; k < n; k++ {
-			s[0] += float64(wr[k]) * x[k]
-		}
-		out[i] = float32((s[0] + s[1]) + (s[2] + s[3]))
+	switch {
+	case cpu.X86.HasAVX512F:
+		blockRows, blockTokens = 4, len(avx512Kernels)
+		dotBlock = asmBlock(avx512Kernels[:])
+	case cpu.X86.HasAVX2 && cpu.X86.HasFMA:
+		blockRows, blockTokens = 2, len(avx2Kernels)
+		dotBlock = asmBlock(avx2Kernels[:])
 	}
 }
 
-// dots2x4AVX2 runs dot's main loop for the 8 outputs in assembly and
-// finishes each output as dot does: the leftover n%4 elements into partial
-// sum 0, in order, then (s0+s1)+(s2+s3) rounded once to f32.
-func dots2x4AVX2(w []float32, x []float64, n int, out *[2][4]float32) {
-	if n < 4 {
-		for i := range out {
-			for j := range out[i] {
-				out[i][j] = dot(w[i*n:(i+1)*n], x[j*n:(j+1)*n])
-			}
+// asmBlock wraps kernels (kernels[nt-1] takes nt tokens) as a dotBlock,
+// checking the bounds the assembly would otherwise read past.
+func asmBlock(kernels []blockKernel) func(w []float32, wStride int, x []float32, xStride, n16, nt int, acc []lanes) {
+	return func(w []float32, wStride int, x []float32, xStride, n16, nt int, acc []lanes) {
+		if n16 == 0 || nt == 0 {
+			return
 		}
-		return
-	}
-	_, _ = w[2*n-1], x[4*n-1]
-	var acc [8][4]float64
-	dot2x4AVX2(&w[0], n, &x[0], n, n/4, &acc)
-	for i := range out {
-		for j := range out[i] {
-			s := &acc[2*j+i]
-			wr, xr := w[i*n:(i+1)*n], x[j*n:(j+1)*n]
-			for k := n &^ 3; k < n; k++ {
-				s[0] += float64(wr[k]) * xr[k]
-			}
-			out[i][j] = float32((s[0] + s[1]) + (s[2] + s[3]))
-		}
+		_, _, _ = w[(blockRows-1)*wStride+16*n16-1], x[(nt-1)*xStride+16*n16-1], acc[nt*blockRows-1]
+		kernels[nt-1](unsafe.SliceData(w), wStride, unsafe.SliceData(x), xStride, n16, &acc[0])
 	}
 }

@@ -3,6 +3,7 @@
 package aprengine
 
 import (
+	"fmt"
 	"math"
 	"math/rand/v2"
 	"testing"
@@ -10,116 +11,143 @@ import (
 	"golang.org/x/sys/cpu"
 )
 
-// TestDots2x4AssemblyMatchesDot checks the assembly block kernel against
-// dot, bit for bit, on random rows of every length up to 70 and on rows
-// holding zeros, subnormals, huge values, infinities and NaNs.
-func TestDots2x4AssemblyMatchesDot(t *testing.T) {
-	if !cpu.X86.HasAVX2 || !cpu.X86.HasFMA {
-		t.Skip("no AVX2/FMA")
+// isaKernels lists the assembly kernel sets this CPU can run with their
+// row count.
+func isaKernels() map[string]struct {
+	rows    int
+	kernels []blockKernel
+} {
+	m := map[string]struct {
+		rows    int
+		kernels []blockKernel
+	}{}
+	if cpu.X86.HasAVX512F {
+		m["avx512"] = struct {
+			rows    int
+			kernels []blockKernel
+		}{4, avx512Kernels[:]}
+	}
+	if cpu.X86.HasAVX2 && cpu.X86.HasFMA {
+		m["avx2"] = struct {
+			rows    int
+			kernels []blockKernel
+		}{2, avx2Kernels[:]}
+	}
+	return m
+}
+
+// TestDotBlockAssemblyMatchesGo runs every assembly kernel on random
+// blocks (random strides, group counts 0..5, starting lanes that are not
+// zero) and checks each output lane against accumulate, bit for bit, on
+// plain data and on data holding zeros, subnormals, huge values,
+// infinities and NaNs.
+func TestDotBlockAssemblyMatchesGo(t *testing.T) {
+	sets := isaKernels()
+	if len(sets) == 0 {
+		t.Skip("no AVX2+FMA or AVX-512")
 	}
 	r := rand.New(rand.NewPCG(5, 6))
-	special := []float32{0, float32(math.Copysign(0, -1)), 1e-45, -3e-39, 3e38, -3e38, float32(math.Inf(1)), float32(math.Inf(-1)), float32(math.NaN())}
-	for iter := 0; iter < 400; iter++ {
-		n := iter % 71
-		w := make([]float32, 2*n)
-		x := make([]float64, 4*n)
-		for i := range w {
-			w[i] = float32(r.NormFloat64() * math.Exp(4*r.NormFloat64()))
-			if iter%4 == 0 && r.IntN(8) == 0 {
-				w[i] = special[r.IntN(len(special))]
-			}
+	val := func(iter int) float32 {
+		if iter%3 == 0 && r.IntN(8) == 0 {
+			return special[r.IntN(len(special))]
 		}
-		for i := range x {
-			v := float32(r.NormFloat64())
-			if iter%4 == 1 && r.IntN(8) == 0 {
-				v = special[r.IntN(len(special))]
-			}
-			x[i] = float64(v)
-		}
-		w4 := make([]float32, 4*n)
-		for i := range w4 {
-			w4[i] = float32(r.NormFloat64())
-			if iter%4 == 2 && r.IntN(8) == 0 {
-				w4[i] = special[r.IntN(len(special))]
-			}
-		}
-		var got1 [4]float32
-		dots4x1AVX2(w4, x, n, &got1)
-		for i, g := range got1 {
-			if want := dot(w4[i*n:(i+1)*n], x[:n]); math.Float32bits(g) != math.Float32bits(want) && !(g != g && want != want) {
-				t.Fatalf("n=%d dots4x1 out[%d] = %g, dot %g", n, i, g, want)
-			}
-		}
-		if cpu.X86.HasAVX512F {
-			// Two column chunks, then the tail and the combination as
-			// tileBlocks finishes them.
-			var acc [64]float64
-			half := n / 8 * 4
-			lanes4x4AVX512(w4, n, x, n, half/4, &acc)
-			lanes4x4AVX512(w4[half:], n, x[half:], n, (n&^3-half)/4, &acc)
-			for i := 0; i < 4; i++ {
-				for j := 0; j < 4; j++ {
-					s := (*[4]float64)(acc[16*j+4*i:])
-					for k := n &^ 3; k < n; k++ {
-						s[0] += float64(w4[i*n+k]) * x[j*n+k]
-					}
-					g := float32((s[0] + s[1]) + (s[2] + s[3]))
-					if want := dot(w4[i*n:(i+1)*n], x[j*n:(j+1)*n]); math.Float32bits(g) != math.Float32bits(want) && !(g != g && want != want) {
-						t.Fatalf("n=%d lanes4x4 out[%d][%d] = %g, dot %g", n, i, j, g, want)
+		return float32(r.NormFloat64() * math.Exp(3*r.NormFloat64()))
+	}
+	for name, set := range sets {
+		for nt := 1; nt <= len(set.kernels); nt++ {
+			for iter := 0; iter < 200; iter++ {
+				n16 := iter % 6
+				wStride, xStride := 16*n16+r.IntN(5), 16*n16+r.IntN(5)
+				w := make([]float32, set.rows*wStride+16)
+				x := make([]float32, nt*xStride+16)
+				for i := range w {
+					w[i] = val(iter)
+				}
+				for i := range x {
+					x[i] = val(iter)
+				}
+				acc := make([]lanes, set.rows*nt)
+				for i := range acc {
+					for j := range acc[i] {
+						acc[i][j] = val(iter + 1)
 					}
 				}
-			}
-		}
-		var got [2][4]float32
-		dots2x4AVX2(w, x, n, &got)
-		for i := range got {
-			for j := range got[i] {
-				want := dot(w[i*n:(i+1)*n], x[j*n:(j+1)*n])
-				if math.Float32bits(got[i][j]) != math.Float32bits(want) && !(got[i][j] != got[i][j] && want != want) {
-					t.Fatalf("n=%d out[%d][%d] = %g, dot %g", n, i, j, got[i][j], want)
+				want := append([]lanes(nil), acc...)
+				for tk := 0; tk < nt; tk++ {
+					for row := 0; row < set.rows; row++ {
+						accumulate(&want[tk*set.rows+row], w[row*wStride:row*wStride+16*n16], x[tk*xStride:])
+					}
+				}
+				if n16 > 0 {
+					set.kernels[nt-1](&w[0], wStride, &x[0], xStride, n16, &acc[0])
+				}
+				for i := range acc {
+					for j := range acc[i] {
+						if !sameBits(acc[i][j], want[i][j]) {
+							t.Fatalf("%s %d tokens, %d groups: output %d lane %d = %g (%#x), Go %g (%#x)", name, nt, n16, i, j,
+								acc[i][j], math.Float32bits(acc[i][j]), want[i][j], math.Float32bits(want[i][j]))
+						}
+					}
 				}
 			}
 		}
 	}
 }
 
-// BenchmarkDotKernels times the assembly block kernels on rows of 1536
-// (GFLOP/s: a multiply and an add per weight and token).
-func BenchmarkDotKernels(b *testing.B) {
-	if !cpu.X86.HasAVX2 || !cpu.X86.HasFMA {
-		b.Skip("no AVX2/FMA")
+// TestFMA32MatchesHardware feeds fma32's hardest cases and a million
+// random triples through the one-token kernel (each lane one hardware
+// FMA: lane j of output 0 becomes fma(w[j], x[j], acc[j])) and compares.
+func TestFMA32MatchesHardware(t *testing.T) {
+	sets := isaKernels()
+	if len(sets) == 0 {
+		t.Skip("no AVX2+FMA or AVX-512")
 	}
-	const n = 1536
-	r := rand.New(rand.NewPCG(1, 2))
-	w := make([]float32, 4*n)
-	x := make([]float64, 4*n)
-	for i := range w {
-		w[i], x[i] = float32(r.NormFloat64()), float64(float32(r.NormFloat64()))
-	}
-	report := func(b *testing.B, macs int) {
-		b.ReportMetric(2*float64(macs)*float64(b.N)/b.Elapsed().Seconds()/1e9, "GFLOP/s")
-	}
-	b.Run("2x4-avx2", func(b *testing.B) {
-		var out [2][4]float32
-		for b.Loop() {
-			dots2x4AVX2(w, x, n, &out)
-		}
-		report(b, 8*n)
-	})
-	b.Run("4x1-avx2", func(b *testing.B) {
-		var out [4]float32
-		for b.Loop() {
-			dots4x1AVX2(w, x, n, &out)
-		}
-		report(b, 4*n)
-	})
-	if cpu.X86.HasAVX512F {
-		b.Run("4x4-avx512", func(b *testing.B) {
-			var acc [64]float64
-			for b.Loop() {
-				lanes4x4AVX512(w, n, x, n, n/4, &acc)
+	r := rand.New(rand.NewPCG(9, 10))
+	for name, set := range sets {
+		for iter := 0; iter < 1<<16; iter++ {
+			w := make([]float32, 16*set.rows)
+			x := make([]float32, 16)
+			acc := make([]lanes, set.rows)
+			for j := 0; j < 16; j++ {
+				a, b, c := fmaCase(r, iter*16+j)
+				w[j], x[j], acc[0][j] = a, b, c
 			}
-			report(b, 16*n)
-		})
+			want := make([]float32, 16)
+			for j := range want {
+				want[j] = fma32(w[j], x[j], acc[0][j])
+			}
+			set.kernels[0](&w[0], 16, &x[0], 16, 1, &acc[0])
+			for j, g := range acc[0][:] {
+				if !sameBits(g, want[j]) {
+					t.Fatalf("%s: fma(%g, %g, c) = %g (%#x) in hardware, fma32 %g (%#x)", name, w[j], x[j], g, math.Float32bits(g), want[j], math.Float32bits(want[j]))
+				}
+			}
+		}
+	}
+}
+
+// BenchmarkDotKernels times the assembly block kernels on rows of 512
+// (one column chunk; GFLOP/s: a multiply and an add per weight and token).
+func BenchmarkDotKernels(b *testing.B) {
+	const n = colChunk
+	r := rand.New(rand.NewPCG(1, 2))
+	for name, set := range isaKernels() {
+		for nt := 1; nt <= len(set.kernels); nt++ {
+			b.Run(fmt.Sprintf("%s-%dx%d", name, set.rows, nt), func(b *testing.B) {
+				w := make([]float32, set.rows*n)
+				x := make([]float32, nt*n)
+				for i := range w {
+					w[i] = float32(r.NormFloat64())
+				}
+				for i := range x {
+					x[i] = float32(r.NormFloat64())
+				}
+				acc := make([]lanes, set.rows*nt)
+				for b.Loop() {
+					set.kernels[nt-1](&w[0], n, &x[0], n, n/16, &acc[0])
+				}
+				b.ReportMetric(2*float64(set.rows*nt*n)*float64(b.N)/b.Elapsed().Seconds()/1e9, "GFLOP/s")
+			})
+		}
 	}
 }

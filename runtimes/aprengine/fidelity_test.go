@@ -15,9 +15,10 @@ import (
 // TestMatchesLlamaCppExactDumps compares every slot llama.cpp names, at
 // every layer and step, with llama.cpp's exact-mode tensors (-fa off, f32
 // KV cache) of the f32 and f16 models. The two computations share no
-// kernel: what is left is f32 rounding on llama.cpp's side (f32 dot
-// accumulators, x·(1/rms), iterated RoPE angles) against float64 sums
-// here, so the budget is the 1e-9 NMSE for f32 models.
+// kernel: what is left is f32 rounding in different orders (llama.cpp's
+// dot accumulators, x·(1/rms), iterated RoPE angles; this engine's
+// 16-lane FMA sums and float64 norms, RoPE and softmax), so the budget is
+// the 1e-9 NMSE for f32 models.
 //
 // llama-2-tiny-random has F16 weights, and llama.cpp rounds the
 // activations of every F16 matmul to f16 first (F16's vec_dot_type),

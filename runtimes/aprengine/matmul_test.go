@@ -40,70 +40,70 @@ func testActivations(T, cols int) []float32 {
 }
 
 // TestMatMulTiles multiplies a matrix ten tiles large (the last one
-// partial) and checks that (1) no worker's tile ever exceeds TileFloats,
-// (2) the tiled result is bit-identical to dot over the whole matrix
-// dequantized at once, for 1 and 2 threads, and (3) the whole call
-// allocates at most the tiles, far less than an f32 copy of the matrix.
+// partial, with rows past the last whole kernel block) by seven tokens (a
+// full token block and a remainder) and checks that (1) no worker's tile
+// ever exceeds TileFloats, (2) the tiled result is bit-identical to dot
+// over the whole matrix dequantized at once, for 1 and 2 threads, and (3)
+// the whole call allocates at most the tiles and lanes, far less than an
+// f32 copy of the matrix. A second, f32 matrix has rows whose length is
+// not a multiple of sixteen (the column tail) and of the tile.
 func TestMatMulTiles(t *testing.T) {
-	const rows, cols, T = 600, 1024, 3
-	if rowsPerTile(cols)*cols > TileFloats || rows*cols < 8*TileFloats {
-		t.Fatalf("test shape does not span several full tiles")
-	}
-	w := testMatrix(t, ggml.Q8_0, rows, cols)
-	x := testActivations(T, cols)
-	full, err := w.Float32s()
-	if err != nil {
-		t.Fatal(err)
-	}
-	want := make([]float32, T*rows)
-	for tok := 0; tok < T; tok++ {
-		for r := 0; r < rows; r++ {
-			want[tok*rows+r] = dot(full[r*cols:(r+1)*cols], widen(x[tok*cols:(tok+1)*cols]))
+	for _, c := range []struct {
+		typ           ggml.Type
+		rows, cols, T int
+	}{{ggml.Q8_0, 2602, 1024, 7}, {ggml.F32, 301, 1000, 13}} {
+		rows, cols, T := c.rows, c.cols, c.T
+		if c.typ == ggml.Q8_0 && (rowsPerTile(cols)*cols > TileFloats || rows*cols < 8*TileFloats || rows%4 == 0) {
+			t.Fatalf("test shape does not span several full tiles and a partial block")
 		}
-	}
-	for _, threads := range []int{1, 2} {
-		m := newTiler(threads)
-		got := make([]float32, T*rows)
-		var before, after runtime.MemStats
-		runtime.GC()
-		runtime.ReadMemStats(&before)
-		if err := m.mul(got, w, x, T); err != nil {
+		w := testMatrix(t, c.typ, rows, cols)
+		x := testActivations(T, cols)
+		full, err := w.Float32s()
+		if err != nil {
 			t.Fatal(err)
 		}
-		runtime.ReadMemStats(&after)
-		for i, tile := range m.tiles {
-			if cap(tile) > TileFloats {
-				t.Errorf("%d threads: tile %d holds %d floats, more than TileFloats %d", threads, i, cap(tile), TileFloats)
+		want := make([]float32, T*rows)
+		for tok := 0; tok < T; tok++ {
+			for r := 0; r < rows; r++ {
+				want[tok*rows+r] = dot(full[r*cols:(r+1)*cols], x[tok*cols:(tok+1)*cols])
 			}
 		}
-		for i := range want {
-			if math.Float32bits(got[i]) != math.Float32bits(want[i]) {
-				t.Fatalf("%d threads: element %d = %g, whole-matrix dot %g", threads, i, got[i], want[i])
+		for _, threads := range []int{1, 2} {
+			m := newTiler(threads)
+			got := make([]float32, T*rows)
+			var before, after runtime.MemStats
+			runtime.GC()
+			runtime.ReadMemStats(&before)
+			if err := m.mul(got, w, x, T); err != nil {
+				t.Fatal(err)
+			}
+			runtime.ReadMemStats(&after)
+			for i, tile := range m.tiles {
+				if cap(tile) > TileFloats {
+					t.Errorf("%d threads: tile %d holds %d floats, more than TileFloats %d", threads, i, cap(tile), TileFloats)
+				}
+			}
+			for i := range want {
+				if math.Float32bits(got[i]) != math.Float32bits(want[i]) {
+					t.Fatalf("%v %d threads: element %d = %g, whole-matrix dot %g", c.typ, threads, i, got[i], want[i])
+				}
+			}
+			allocated := after.TotalAlloc - before.TotalAlloc
+			bound := uint64(threads*(TileFloats*4+blockTokens*rowsPerTile(cols)*64) + 64<<10) // tiles, lanes, goroutine bookkeeping
+			whole := uint64(rows * cols * 4)
+			t.Logf("%v %d threads: allocated %d bytes; a whole f32 copy would be %d", c.typ, threads, allocated, whole)
+			if allocated > bound || (c.typ == ggml.Q8_0 && allocated >= whole/2) {
+				t.Errorf("%d threads: matmul allocated %d bytes, bound %d (whole f32 matrix %d)", threads, allocated, bound, whole)
 			}
 		}
-		allocated := after.TotalAlloc - before.TotalAlloc
-		bound := uint64(threads*(TileFloats*4+cols*8) + 64<<10) // tiles, widened rows, goroutine bookkeeping
-		whole := uint64(rows * cols * 4)
-		t.Logf("%d threads: allocated %d bytes; a whole f32 copy would be %d", threads, allocated, whole)
-		if allocated > bound || allocated >= whole/2 {
-			t.Errorf("%d threads: matmul allocated %d bytes, bound %d (whole f32 matrix %d)", threads, allocated, bound, whole)
-		}
 	}
-}
-
-func widen(x []float32) []float64 {
-	out := make([]float64, len(x))
-	for i, v := range x {
-		out[i] = float64(v)
-	}
-	return out
 }
 
 // TestRowsPerTile: a tile holds whole rows, a multiple of four when four
 // fit, else of two, and at least one.
 func TestRowsPerTile(t *testing.T) {
 	for _, c := range []struct{ cols, want int }{
-		{64, TileFloats / 64}, {1000, 64}, {1536, 40}, {8960, 4}, {TileFloats / 3, 2}, {TileFloats / 2, 2}, {TileFloats/2 + 1, 1}, {TileFloats, 1}, {TileFloats + 256, 1},
+		{64, TileFloats / 64}, {1000, 260}, {1536, 168}, {8960, 28}, {TileFloats / 3, 2}, {TileFloats / 2, 2}, {TileFloats/2 + 1, 1}, {TileFloats, 1}, {TileFloats + 256, 1},
 	} {
 		if got := rowsPerTile(c.cols); got != c.want {
 			t.Errorf("rowsPerTile(%d) = %d, want %d", c.cols, got, c.want)
@@ -120,23 +120,6 @@ func TestMatMulShapeErrors(t *testing.T) {
 	}
 	if err := m.mul(make([]float32, 7), w, make([]float32, 32*2), 2); err == nil {
 		t.Error("short dst: no error")
-	}
-}
-
-// TestDotExactProducts: with small integers every product and partial sum
-// is exact, so dot must equal the plain sum whatever the length mod 4
-// (this catches a dropped or doubled tail element).
-func TestDotExactProducts(t *testing.T) {
-	for n := 0; n < 11; n++ {
-		a, b := make([]float32, n), make([]float64, n)
-		var want float64
-		for i := range a {
-			a[i], b[i] = float32(i+1), float64(3*i-7)
-			want += float64(i+1) * float64(3*i-7)
-		}
-		if got := dot(a, b); float64(got) != want {
-			t.Errorf("n=%d: dot %g, want %g", n, got, want)
-		}
 	}
 }
 
