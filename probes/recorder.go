@@ -169,15 +169,15 @@ func (r *Recorder) capture(k Key, positions []int, perToken int, data []float32)
 	for j, i := range rows {
 		kept[j] = positions[i]
 	}
-	rowData := make([][]float32, len(rows))
-	for j, i := range rows {
-		rowData[j] = data[i*perToken : (i+1)*perToken]
+	summarise := func(j0, j1 int) {
+		for j := j0; j < j1; j++ {
+			i := rows[j]
+			per[j].AddSlice(data[i*perToken : (i+1)*perToken])
+		}
 	}
-	summarise := func(j0, j1 int) { summariseRows(per[j0:j1], rowData[j0:j1]) }
 	if workers := min(runtime.GOMAXPROCS(0), len(rows)*perToken/parallelValues, len(rows)); workers > 1 {
 		var wg sync.WaitGroup
 		chunk := (len(rows) + workers - 1) / workers
-		chunk = (chunk + 3) &^ 3 // whole groups of four rows
 		for j0 := chunk; j0 < len(rows); j0 += chunk {
 			wg.Add(1)
 			go func(j0, j1 int) {
@@ -237,7 +237,7 @@ func (r *Recorder) capture(k Key, positions []int, perToken int, data []float32)
 
 // parallelValues is how many values a capture must hold per goroutine
 // before its rows are summarised in parallel.
-const parallelValues = 1 << 16
+const parallelValues = 1 << 14
 
 // checkNew reports a position of add that repeats one of have or of add.
 func checkNew(have, add []int) error {

@@ -7,8 +7,10 @@
 //
 // Conventions, stated once here and in detail on each function:
 //
-//   - Everything is accumulated in float64, in index order, so results are
-//     deterministic bit for bit. Merging summaries is deterministic only for
+//   - Everything is accumulated in float64 in a fixed order (index order;
+//     for AddSlice, sixteen lanes of index order folded in a fixed tree,
+//     lanes.go), so results are deterministic bit for bit, with or without
+//     the AVX-512 passes (summary_amd64.s, `-tags noasm` selects Go). Merging summaries is deterministic only for
 //     a fixed merge order; MergeAll folds left in slice order, and the
 //     engines aggregate per-position summaries that way.
 //   - Summaries describe the finite elements; NaN and Inf are counted,
@@ -21,6 +23,7 @@
 //   - Degenerate denominators follow one rule: 0/0 = 0 and e/0 = +Inf.
 //
 // Package stats must not know about layers, slots, traces or runtimes; it
-// sees flat []float32 slices and Summaries only. Its only dependency beyond
-// the standard library is gonum (in tests, as an independent reference).
+// sees flat []float32 slices and Summaries only. Its only dependencies beyond
+// the standard library are golang.org/x/sys/cpu (to pick the assembly) and
+// gonum (in tests, as an independent reference).
 package stats

@@ -18,9 +18,10 @@ import (
 // the zero value has Min = Max = 0 and Count = 0, and Merge treats both as
 // "no finite values".
 //
-// Determinism: Add uses Welford's update and AddSlice a two-pass sum, both
-// in float64, so the same values added in the same order (and in the same
-// slices) give the same bits on every machine. Every product that feeds a
+// Determinism: Add uses Welford's update and AddSlice a two-pass sum over
+// sixteen lanes in a fixed order (lanes.go), both in float64, so the same
+// values added in the same order (and in the same slices) give the same
+// bits on every machine, with or without the assembly. Every product that feeds a
 // sum is wrapped in an explicit float64 conversion, which the Go spec
 // defines as a rounding step, so the compiler cannot fuse it into an FMA
 // on arm64 or amd64 v3 and change the bits.
@@ -79,66 +80,17 @@ func (s *Summary) Add(x float32) {
 	s.SumSq += float64(v * v)
 }
 
-// AddSlice adds xs. It summarises the slice on its own with two passes in
-// float64 (sum, then squared deviations from the slice mean, which is
-// more accurate than Welford and about five times faster) and merges that
-// into s as Merge does. The result is a pure function of s and xs; it
-// equals repeated Add only up to rounding.
+// AddSlice adds xs. It summarises the slice on its own (sliceSummary, in
+// lanes.go: two passes in float64 over sixteen lanes, the sum and Σx²
+// first, then the squared deviations from the slice mean, which is more
+// accurate than Welford and, in SIMD lanes, fast enough to trace every
+// tensor of a prefill) and merges that into s as Merge does. The result is
+// a pure function of s and xs; it equals repeated Add only up to rounding.
 func (s *Summary) AddSlice(xs []float32) {
 	if len(xs) == 0 {
 		return
 	}
-	b := Summary{
-		Count: int64(len(xs)),
-		Min:   float32(math.Inf(1)),
-		Max:   float32(math.Inf(-1)),
-	}
-	// Locals let the compiler keep the running state in registers.
-	var nan, inf, zero int64
-	var sum, sumSq float64
-	lo, hi := b.Min, b.Max
-	for _, x := range xs {
-		if x != x {
-			nan++
-			continue
-		}
-		if x > math.MaxFloat32 || x < -math.MaxFloat32 {
-			inf++
-			continue
-		}
-		if x == 0 {
-			zero++
-		}
-		if x < lo {
-			lo = x
-		}
-		if x > hi {
-			hi = x
-		}
-		v := float64(x)
-		sum += v
-		sumSq += float64(v * v)
-	}
-	b.NaN, b.Inf, b.Zero, b.SumSq, b.Min, b.Max = nan, inf, zero, sumSq, lo, hi
-	if n := b.Finite(); n > 0 {
-		mean := sum / float64(n)
-		var m2 float64
-		if nan+inf == 0 {
-			for _, x := range xs {
-				d := float64(x) - mean
-				m2 += float64(d * d)
-			}
-		} else {
-			for _, x := range xs {
-				if x == x && x <= math.MaxFloat32 && x >= -math.MaxFloat32 {
-					d := float64(x) - mean
-					m2 += float64(d * d)
-				}
-			}
-		}
-		b.Mean, b.M2 = mean, m2
-	}
-	s.Merge(b)
+	s.Merge(sliceSummary(xs))
 }
 
 // Merge adds the data summarised by o, as if o's elements were added after

@@ -122,15 +122,8 @@ func Run(ctx context.Context, c Config) (*Result, error) {
 	if _, err := measure(ctx, e, prompt, gen[:1], false); err != nil {
 		return nil, err
 	}
-	if res.Untraced, err = measureReps(ctx, e, prompt, gen, false, c.Reps); err != nil {
+	if res.Untraced, res.Traced, err = measureReps(ctx, e, prompt, gen, c.Trace, c.Reps); err != nil {
 		return nil, err
-	}
-	if c.Trace {
-		sp, err := measureReps(ctx, e, prompt, gen, true, c.Reps)
-		if err != nil {
-			return nil, err
-		}
-		res.Traced = &sp
 	}
 	res.PeakRSS = peakRSS()
 	if c.LlamaBench != "" {
@@ -142,21 +135,37 @@ func Run(ctx context.Context, c Config) (*Result, error) {
 }
 
 // measureReps averages the time of reps runs, as llama-bench averages its
-// repetitions, and converts to tokens per second.
-func measureReps(ctx context.Context, e forwarder, prompt, gen []int32, traced bool, reps int) (Speed, error) {
-	var pre, dec time.Duration
-	for i := 0; i < reps; i++ {
-		t, err := measure(ctx, e, prompt, gen, traced)
-		if err != nil {
-			return Speed{}, err
-		}
-		pre += t[0]
-		dec += t[1]
+// repetitions, and converts to tokens per second. With traced, each
+// untraced run is followed by a traced one, so that a machine whose speed
+// drifts during the measurement (other load, clock changes) slows both
+// alike and the traced/untraced ratio stays fair.
+func measureReps(ctx context.Context, e forwarder, prompt, gen []int32, traced bool, reps int) (Speed, *Speed, error) {
+	var sum [2][2]time.Duration // [untraced, traced][prefill, decode]
+	kinds := 1
+	if traced {
+		kinds = 2
 	}
-	return Speed{
-		PrefillTokS: float64(len(prompt)*reps) / pre.Seconds(),
-		DecodeTokS:  float64(len(gen)*reps) / dec.Seconds(),
-	}, nil
+	for i := 0; i < reps; i++ {
+		for k := 0; k < kinds; k++ {
+			t, err := measure(ctx, e, prompt, gen, k == 1)
+			if err != nil {
+				return Speed{}, nil, err
+			}
+			sum[k][0] += t[0]
+			sum[k][1] += t[1]
+		}
+	}
+	speed := func(d [2]time.Duration) Speed {
+		return Speed{
+			PrefillTokS: float64(len(prompt)*reps) / d[0].Seconds(),
+			DecodeTokS:  float64(len(gen)*reps) / d[1].Seconds(),
+		}
+	}
+	if !traced {
+		return speed(sum[0]), nil, nil
+	}
+	tr := speed(sum[1])
+	return speed(sum[0]), &tr, nil
 }
 
 // measure times one prefill of prompt on an empty cache and the decode of

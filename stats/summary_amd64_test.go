@@ -1,0 +1,57 @@
+//go:build !noasm
+
+package stats
+
+import (
+	"math"
+	"math/rand/v2"
+	"testing"
+
+	"golang.org/x/sys/cpu"
+)
+
+// TestSliceSummaryAssemblyMatchesGo compares the AVX-512 passes with the
+// Go definition, bit for bit, on slices of every length up to 100 and some
+// long ones, with and without zeros of both signs, subnormals, huge values,
+// NaN and ±Inf (which send the slice back to Go).
+func TestSliceSummaryAssemblyMatchesGo(t *testing.T) {
+	if !cpu.X86.HasAVX512F {
+		t.Skip("no AVX-512")
+	}
+	one, two := passOne, passTwo
+	goOnly := func(xs []float32) Summary {
+		passOne, passTwo = nil, nil
+		defer func() { passOne, passTwo = one, two }()
+		return sliceSummary(xs)
+	}
+	r := rand.New(rand.NewPCG(4, 2))
+	special := []float32{0, float32(math.Copysign(0, -1)), 1e-45, -3e-39, 3e38, -3e38}
+	for iter := 0; iter < 3000; iter++ {
+		n := iter % 101
+		if iter%100 == 99 {
+			n = 1000 + r.IntN(5000)
+		}
+		xs := randData(r, n, iter%5 == 0)
+		if iter%3 == 0 {
+			for i := range xs {
+				if r.IntN(4) == 0 {
+					xs[i] = special[r.IntN(len(special))]
+				}
+			}
+		}
+		got, want := sliceSummary(xs), goOnly(xs)
+		if got != want && !(got.Mean != got.Mean && want.Mean != want.Mean) {
+			t.Fatalf("n=%d: assembly %+v\nGo %+v", n, got, want)
+		}
+	}
+}
+
+// BenchmarkSliceSummary reports the assembly passes' speed on a
+// 1536-element row (one token of a 1.5B model's hidden state).
+func BenchmarkSliceSummary(b *testing.B) {
+	xs := randData(rand.New(rand.NewPCG(1, 1)), 1536, false)
+	b.SetBytes(int64(4 * len(xs)))
+	for b.Loop() {
+		sliceSummary(xs)
+	}
+}
