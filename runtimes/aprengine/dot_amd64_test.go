@@ -3,9 +3,13 @@
 package aprengine
 
 import (
+	"bytes"
 	"fmt"
 	"math"
 	"math/rand/v2"
+	"os"
+	"os/exec"
+	"path/filepath"
 	"testing"
 
 	"golang.org/x/sys/cpu"
@@ -149,5 +153,29 @@ func BenchmarkDotKernels(b *testing.B) {
 				b.ReportMetric(2*float64(set.rows*nt*n)*float64(b.N)/b.Elapsed().Seconds()/1e9, "GFLOP/s")
 			})
 		}
+	}
+}
+
+// TestGeneratedAssemblyIsCurrent regenerates dot_amd64.s and compares:
+// an edit to gen_dot.go without `go generate` fails here.
+func TestGeneratedAssemblyIsCurrent(t *testing.T) {
+	if testing.Short() {
+		t.Skip("runs the go tool")
+	}
+	out := filepath.Join(t.TempDir(), "dot.s")
+	cmd := exec.Command("go", "run", "gen_dot.go", "-o", out)
+	if msg, err := cmd.CombinedOutput(); err != nil {
+		t.Skipf("cannot run the generator here: %v\n%s", err, msg)
+	}
+	got, err := os.ReadFile(out)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want, err := os.ReadFile("dot_amd64.s")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !bytes.Equal(got, want) {
+		t.Error("dot_amd64.s is not what gen_dot.go generates: run go generate in runtimes/aprengine")
 	}
 }
