@@ -229,6 +229,11 @@ func CompareDecode(ctx context.Context, r DecodeRunner, o CompareDecodeOptions) 
 		return nil, fmt.Errorf("diff: compare-decode: %w", err)
 	}
 	note := calibrate(ctx, &o.Options, o.Calibrate, o.Prompt, dc.Header.Tokens[dc.Header.PromptLen:])
+	// A cancelled measurement stops here, as in Bisect: judging with the
+	// fallback budgets would print a verdict for a run the user stopped.
+	if err := ctx.Err(); err != nil {
+		return nil, fmt.Errorf("diff: compare-decode: %w", err)
+	}
 	res, err := Diff(pf, dc, o.Options)
 	if err != nil {
 		return nil, err

@@ -183,6 +183,17 @@ func TestCompareDecode(t *testing.T) {
 	if err != nil || !strings.Contains(strings.Join(res.Notes, "|"), "noise floor not measured (no file); quant budgets used") {
 		t.Errorf("fallback: %v %q", err, res.Notes)
 	}
+	// Ctrl-C during the floor measurement is an error, not a verdict on
+	// fallback budgets.
+	cctx, cancel := context.WithCancel(ctx)
+	_, err = diff.CompareDecode(cctx, f, diff.CompareDecodeOptions{Options: diff.Options{Profile: diff.ProfileCalibrated}, Prompt: tokens(5), Decode: 3,
+		Calibrate: func(ctx context.Context, _, _ []int32) (map[probes.Key]float64, error) {
+			cancel()
+			return nil, ctx.Err()
+		}})
+	if !errors.Is(err, context.Canceled) {
+		t.Errorf("cancelled floor measurement: %v, want context.Canceled", err)
+	}
 	if _, err := diff.CompareDecode(ctx, f, diff.CompareDecodeOptions{Prompt: tokens(5)}); err == nil {
 		t.Error("0 decode steps accepted")
 	}
