@@ -24,6 +24,9 @@ func f16Dot64AVX2(x, y *byte, n64 int) float32
 func q8_0DotAVX2(w, a *byte, nb int) float32
 
 //go:noescape
+func q8_0Dot4AVX2(w, a *byte, aStride, nb int, dst *[4]float32)
+
+//go:noescape
 func f16ToF32AVX2(dst *float32, src *byte, n8 int)
 
 //go:noescape
@@ -44,6 +47,15 @@ func init() {
 		}
 		_, _ = w[nb*34-1], a[nb*34-1]
 		return q8_0DotAVX2(&w[0], &a[0], nb)
+	}
+	k.q8_04 = func(n int, w, a []byte, aRow int, dst *[4]float32) {
+		nb := n / qk
+		if nb == 0 {
+			*dst = [4]float32{}
+			return
+		}
+		_, _ = w[nb*34-1], a[3*aRow+nb*34-1]
+		q8_0Dot4AVX2(&w[0], &a[0], aRow, nb, dst)
 	}
 	k.f32Tiny = func(n int, w, a []byte) float32 {
 		if n < 16 {

@@ -79,6 +79,17 @@ func TestFloatAssemblyMatchesGo(t *testing.T) {
 		edgeBlocks(r, q8w, 34, []int{0}, nil, special)
 		edgeBlocks(r, q8a, 34, []int{0}, nil, special)
 		check("q8_0", asm.q8_0(nb*qk, q8w, q8a), ref.q8_0(nb*qk, q8w, q8a))
+		// Four activation rows, a stride apart that is not the row length.
+		aRow := nb*34 + 34*(iter%2)
+		q8a4 := make([]byte, 3*aRow+nb*34)
+		edgeBlocks(r, q8a4, 34, []int{0}, nil, special)
+		var g4, w4 [4]float32
+		asm.q8_04(nb*qk, q8w, q8a4, aRow, &g4)
+		ref.q8_04(nb*qk, q8w, q8a4, aRow, &w4)
+		for i := range g4 {
+			check("q8_04", g4[i], w4[i])
+			check("q8_04 vs q8_0", g4[i], ref.q8_0(nb*qk, q8w, q8a4[i*aRow:]))
+		}
 
 		h := randF16Row(r, n, special)
 		got, want := make([]float32, n), make([]float32, n)

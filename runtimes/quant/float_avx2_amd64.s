@@ -314,6 +314,74 @@ q80done:
 	VZEROUPPER
 	RET
 
+// Q80TOKEN adds one activation block (scale at d, quants at lo and hi)
+// against the weights in Y0/Y1 (scale in X4) to acc, as q8_0DotAVX2's
+// loop body does: lanes of four byte products, d = w.d·a.d in f32, FMA.
+#define Q80TOKEN(d, lo, hi, acc) \
+	VPMOVSXBW lo, Y2           \
+	VPMOVSXBW hi, Y3           \
+	VPMADDWD  Y2, Y0, Y2       \
+	VPMADDWD  Y3, Y1, Y3       \
+	VPHADDD   Y3, Y2, Y2       \
+	VCVTDQ2PS Y2, Y2           \
+	MOVWLZX   d, AX            \
+	VMOVD     AX, X5           \
+	VCVTPH2PS X5, X5           \
+	VMULSS    X5, X4, X5       \
+	VBROADCASTSS X5, Y5        \
+	VFMADD231PS Y2, Y5, acc
+
+// func q8_0Dot4AVX2(w, a *byte, aStride, nb int, dst *[4]float32)
+//
+// q8_0DotAVX2 for one weight row and four activation rows (aStride bytes
+// apart): each block's weights are sign-extended once and meet the four
+// rows in turn, each output in its own accumulator with q8_0DotAVX2's
+// lanes, scale and reduction, so dst[t] has the bits of the one-row dot.
+TEXT ·q8_0Dot4AVX2(SB), NOSPLIT, $0-40
+	MOVQ w+0(FP), SI
+	MOVQ a+8(FP), DI
+	MOVQ aStride+16(FP), DX
+	MOVQ nb+24(FP), CX
+	LEAQ (DX)(DX*2), R11
+	VXORPS Y8, Y8, Y8
+	VXORPS Y9, Y9, Y9
+	VXORPS Y10, Y10, Y10
+	VXORPS Y11, Y11, Y11
+	TESTQ CX, CX
+	JZ    q804done
+
+q804loop:
+	VPMOVSXBW 2(SI), Y0
+	VPMOVSXBW 18(SI), Y1
+	MOVWLZX   (SI), AX
+	VMOVD     AX, X4
+	VCVTPH2PS X4, X4 // fp16(w.d)
+	Q80TOKEN((DI), 2(DI), 18(DI), Y8)
+	Q80TOKEN((DI)(DX*1), 2(DI)(DX*1), 18(DI)(DX*1), Y9)
+	Q80TOKEN((DI)(DX*2), 2(DI)(DX*2), 18(DI)(DX*2), Y10)
+	Q80TOKEN((DI)(R11*1), 2(DI)(R11*1), 18(DI)(R11*1), Y11)
+	ADDQ $34, SI
+	ADDQ $34, DI
+	DECQ CX
+	JNZ  q804loop
+
+q804done:
+	MOVQ dst+32(FP), BX
+	VPERMQ $0xd8, Y8, Y8
+	HSUM8F(Y8, X8, X0)
+	VMOVSS X8, 0(BX)
+	VPERMQ $0xd8, Y9, Y9
+	HSUM8F(Y9, X9, X0)
+	VMOVSS X9, 4(BX)
+	VPERMQ $0xd8, Y10, Y10
+	HSUM8F(Y10, X10, X0)
+	VMOVSS X10, 8(BX)
+	VPERMQ $0xd8, Y11, Y11
+	HSUM8F(Y11, X11, X0)
+	VMOVSS X11, 12(BX)
+	VZEROUPPER
+	RET
+
 // func f16ToF32AVX2(dst *float32, src *byte, n8 int)
 //
 // dequantF16 for 8·n8 values: vcvtph2ps, except that a NaN keeps its

@@ -112,6 +112,7 @@ type x86KernelSet struct {
 	q6K       func(n int, w, a []byte) float32
 	q6K4      func(n int, w, a []byte, aRow int, dst *[4]float32)
 	q8_0      func(n int, w, a []byte) float32
+	q8_04     func(n int, w, a []byte, aRow int, dst *[4]float32)
 	f32Tiny   func(n int, w, a []byte) float32
 	f16Tiny   func(n int, w, a []byte) float32
 	f32Vec    func(n int, w, a []byte) float32
@@ -130,7 +131,7 @@ const (
 var goX86Kernels = x86KernelSet{
 	q4KGemv: dotQ4_KGemv, q4KGemm4: four(dotQ4_KGemm),
 	q6K: dotQ6_KX86, q6K4: four(dotQ6_KX86),
-	q8_0: dotQ8_0X86, f32Tiny: dotF32Tiny, f16Tiny: dotF16Tiny, f32Vec: dotF32Vec, f16Vec: dotF16Vec,
+	q8_0: dotQ8_0X86, q8_04: four(dotQ8_0X86), f32Tiny: dotF32Tiny, f16Tiny: dotF16Tiny, f32Vec: dotF32Vec, f16Vec: dotF16Vec,
 }
 
 var x86Kernels = goX86Kernels
@@ -163,6 +164,7 @@ func (k Kernel) plan(wt, at ggml.Type, nRows, nCols, nTok int) plan {
 		}
 	case ggml.Q8_0:
 		p.dot = x86Kernels.q8_0
+		p.n4, p.dot4 = nTok-nTok%4, x86Kernels.q8_04
 	case ggml.Q4_K:
 		p.dot = dotQ4_KX86
 		if k == KernelX86AVX512 && nRows%8 == 0 {
