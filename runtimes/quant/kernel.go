@@ -113,6 +113,10 @@ type x86KernelSet struct {
 	q6K4      func(n int, w, a []byte, aRow int, dst *[4]float32)
 	q8_0      func(n int, w, a []byte) float32
 	q8_04     func(n int, w, a []byte, aRow int, dst *[4]float32)
+	// q80Inter4, when set, rearranges each group of four Q8_0 activation
+	// rows (q80Inter4Bytes per block) for q8_04I, which replaces q8_04.
+	q80Inter4 func(dst, a []byte, aRow, nb int)
+	q8_04I    func(n int, w, ax []byte, aRow int, dst *[4]float32)
 	f32Tiny   func(n int, w, a []byte) float32
 	f16Tiny   func(n int, w, a []byte) float32
 	f32Vec    func(n int, w, a []byte) float32
@@ -125,6 +129,7 @@ type x86KernelSet struct {
 const (
 	q8KInter4Bytes = 1152
 	q4KPrepBytes   = 352
+	q80Inter4Bytes = 144 // four Q8_0 rows' blocks as x86KernelSet.q80Inter4 writes them
 )
 
 // goX86Kernels are the Go emulations the assembly must agree with.
@@ -165,6 +170,9 @@ func (k Kernel) plan(wt, at ggml.Type, nRows, nCols, nTok int) plan {
 	case ggml.Q8_0:
 		p.dot = x86Kernels.q8_0
 		p.n4, p.dot4 = nTok-nTok%4, x86Kernels.q8_04
+		if x86Kernels.q80Inter4 != nil {
+			p.inter4, p.inter4Bytes, p.dot4 = x86Kernels.q80Inter4, q80Inter4Bytes, x86Kernels.q8_04I
+		}
 	case ggml.Q4_K:
 		p.dot = dotQ4_KX86
 		if k == KernelX86AVX512 && nRows%8 == 0 {

@@ -65,5 +65,6 @@ func init() {
 	}
 	if hasVNNI {
 		useVNNI()
+		useVNNIQ8_0()
 	}
 }
