@@ -59,17 +59,21 @@
 //
 // Assembly (amd64, build tag !noasm, chosen at start-up with
 // golang.org/x/sys/cpu): AVX2/FMA/F16C twins of KernelX86AVX512's Q4_K
-// GEMV and four-token GEMM, Q6_K dot (one and four tokens), Q8_0 dot,
-// F32/F16 tinyBLAS and vec_dot orders, and of the F16, Q4_K and Q6_K
-// dequantizers; on AVX-512 (F, BW, VL) with VNNI the Q4_K GEMM reads the
-// four tokens' activations interleaved so each owns a 128-bit lane. The
-// emulations are lane-structured (fixed lanes, one FMA per lane and
-// element, fixed reduction trees), so the assembly uses the same lanes
-// and the same instructions' rounding: it returns the Go kernels' bits
-// exactly, NaN payloads aside (the *_amd64_test.go files check random
-// and special values: signed zeros, subnormals, infinities, NaNs).
-// Integer block sums are exact however the assembly forms them. -tags
-// noasm, or a CPU without AVX2/FMA/F16C, runs the Go kernels.
+// GEMV and four-token GEMM, Q6_K dot (one and four tokens), Q8_0 dot
+// (one and four tokens), F32/F16 tinyBLAS and vec_dot orders, of the
+// generic Q5_K×Q8_K and Q4_0×Q8_0 dots, of the Q8_K and Q8_0 activation
+// quantizers, and of the F16, Q4_K and Q6_K dequantizers; on AVX-512 (F,
+// BW, VL) with VNNI the Q4_K and Q8_0 four-token kernels read the
+// tokens' activations interleaved (q8KInterleave4, q80Interleave4) and
+// sum byte products with VPDPBUSD. The emulations are lane-structured
+// (fixed lanes, one FMA per lane and element, fixed reduction trees), so
+// the assembly uses the same lanes and the same instructions' rounding:
+// it returns the Go kernels' bits exactly, NaN payloads aside (the
+// *_amd64_test.go files check random and special values: signed zeros,
+// subnormals, infinities, NaNs). Integer block sums are exact however the
+// assembly forms them. -tags noasm, or a CPU without AVX2/FMA/F16C, runs
+// the Go kernels. Macros shared by several .s files live in
+// hsum_amd64.h (cmd/asm expands macros per file).
 //
 // What it must not do: import anything of this project but runtimes/ggml
 // (and golang.org/x/sys/cpu); read files (callers hand it bytes);

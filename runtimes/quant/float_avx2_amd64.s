@@ -1,6 +1,7 @@
 //go:build !noasm
 
 #include "textflag.h"
+#include "hsum_amd64.h"
 
 // AVX2/FMA/F16C twins of the float kernels: the tinyBLAS and vec_dot
 // orders of KernelX86AVX512 for F32/F16/Q8_0 weights (x86.go), the F16,
@@ -80,15 +81,6 @@ GLOBL q6off<>(SB), RODATA|NOPTR, $4
 	LEAQ o(DI), R8               \
 	Q6KOUT(R8)
 
-// HSUM8F is hsum_float_8 of Y(v) into X(v) lane 0: hi128 + lo128, lanes
-// 2,3 onto 0,1, lane 1 onto lane 0.
-#define HSUM8F(v, xv, xt) \
-	VEXTRACTF128 $1, v, xt   \
-	VADDPS   xv, xt, xv      \
-	VMOVHLPS xv, xv, xt      \
-	VADDPS   xt, xv, xv      \
-	VMOVSHDUP xv, xt         \
-	VADDSS   xt, xv, xv
 
 // func f32Dot16AVX2(x, y *byte, n16 int) float32
 //

@@ -1,6 +1,7 @@
 //go:build !noasm
 
 #include "textflag.h"
+#include "hsum_amd64.h"
 
 // Q80ROW adds token t's block (scale at 4t, quants at 16+32t of the
 // interleaved block in DI) against the weights (signed in Y0, absolute
@@ -17,15 +18,6 @@
 	VMULPS    Y5, Y4, Y5        \
 	VFMADD231PS Y3, Y5, acc
 
-// HSUM8 is hsum_float_8: (hi128 + lo128), then the upper pair onto the
-// lower, then lane 1 onto lane 0.
-#define HSUM8(v, xv, xt) \
-	VEXTRACTF128 $1, v, xt   \
-	VADDPS   xv, xt, xv      \
-	VMOVHLPS xv, xv, xt      \
-	VADDPS   xt, xv, xv      \
-	VMOVSHDUP xv, xt         \
-	VADDSS   xt, xv, xv
 
 // func q8_0Gemm4VNNI(w, ax *byte, nb int, dst *[4]float32)
 //
@@ -60,13 +52,13 @@ loop:
 
 done:
 	MOVQ dst+24(FP), BX
-	HSUM8(Y8, X8, X0)
+	HSUM8F(Y8, X8, X0)
 	VMOVSS X8, 0(BX)
-	HSUM8(Y9, X9, X0)
+	HSUM8F(Y9, X9, X0)
 	VMOVSS X9, 4(BX)
-	HSUM8(Y10, X10, X0)
+	HSUM8F(Y10, X10, X0)
 	VMOVSS X10, 8(BX)
-	HSUM8(Y11, X11, X0)
+	HSUM8F(Y11, X11, X0)
 	VMOVSS X11, 12(BX)
 	VZEROUPPER
 	RET

@@ -1,6 +1,7 @@
 //go:build !noasm
 
 #include "textflag.h"
+#include "hsum_amd64.h"
 
 // AVX2/FMA/F16C kernels for the KernelX86AVX512 float orders (x86.go).
 // Integer block sums are exact however they are formed, so they are
@@ -227,15 +228,6 @@ g1done:
 	VZEROUPPER
 	RET
 
-// HSUM8 is hsum_float_8 of Y(v) into X(v) lane 0 (t is scratch):
-// hi128 + lo128, then lanes 2,3 onto 0,1, then lane 1 onto lane 0.
-#define HSUM8(v, xv, xt) \
-	VEXTRACTF128 $1, v, xt   \
-	VADDPS   xv, xt, xv      \
-	VMOVHLPS xv, xv, xt      \
-	VADDPS   xt, xv, xv      \
-	VMOVSHDUP xv, xt         \
-	VADDSS   xt, xv, xv
 
 // Q6KU builds in Y3 the 6-bit values u of chunk c of a Q6_K half from
 // Y0 = ql[0:32], Y1 = ql[32:64], Y2 = qh (Y15 = 0x0f, Y14 = 0x30 bytes).
@@ -336,7 +328,7 @@ q61loop:
 	JNZ  q61loop
 
 q61done:
-	HSUM8(Y12, X12, X0)
+	HSUM8F(Y12, X12, X0)
 	VMOVSS X12, ret+24(FP)
 	VZEROUPPER
 	RET
@@ -425,13 +417,13 @@ q64loop:
 
 q64done:
 	MOVQ dst+32(FP), DI
-	HSUM8(Y10, X10, X0)
+	HSUM8F(Y10, X10, X0)
 	VMOVSS X10, 0(DI)
-	HSUM8(Y11, X11, X0)
+	HSUM8F(Y11, X11, X0)
 	VMOVSS X11, 4(DI)
-	HSUM8(Y12, X12, X0)
+	HSUM8F(Y12, X12, X0)
 	VMOVSS X12, 8(DI)
-	HSUM8(Y13, X13, X0)
+	HSUM8F(Y13, X13, X0)
 	VMOVSS X13, 12(DI)
 	VZEROUPPER
 	RET
