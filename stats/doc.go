@@ -10,7 +10,7 @@
 //   - Everything is accumulated in float64 in a fixed order (index order;
 //     for AddSlice, sixteen lanes of index order folded in a fixed tree,
 //     lanes.go), so results are deterministic bit for bit, with or without
-//     the AVX-512 passes (summary_amd64.s, `-tags noasm` selects Go). Merging summaries is deterministic only for
+//     the AVX2 passes (summary_amd64.s, `-tags noasm` selects Go). Merging summaries is deterministic only for
 //     a fixed merge order; MergeAll folds left in slice order, and the
 //     engines aggregate per-position summaries that way.
 //   - Summaries describe the finite elements; NaN and Inf are counted,

@@ -3,7 +3,7 @@ package stats
 import "math"
 
 // This file defines the summary of one slice that AddSlice merges, in
-// plain Go; summary_amd64.s computes the same bits with AVX-512.
+// plain Go; summary_amd64.s computes the same bits with AVX2.
 //
 // Element i of the slice belongs to lane i mod 16. Each lane runs, over
 // its elements in order and skipping NaN and ±Inf:
