@@ -64,6 +64,7 @@ in the same invocation and prints the ratios.`,
 	f.BoolVar(&c.Trace, "trace", false, "also measure with a statistics recorder and report traced/untraced")
 	f.BoolVar(&c.AllLogits, "all-logits", false, "compute the logits of every prompt position (as traces do), not only the last (as llama-bench does)")
 	f.StringVar(&c.LlamaBench, "llama-bench", "", "path of llama.cpp's llama-bench, run on the same file and threads")
+	f.StringVar(&c.LlamaModel, "llama-model", "", "the GGUF llama-bench runs instead of --model (required for an .apr model: the GGUF it was converted from)")
 	f.BoolVar(&asJSON, "json", false, "print the result as JSON")
 	f.StringVar(&cpuProfile, "cpuprofile", "", "write a Go CPU profile of the whole measurement (llama-bench excluded: it is another process) to `FILE`, for go tool pprof")
 	cmd.MarkFlagRequired("model")

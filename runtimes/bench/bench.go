@@ -30,6 +30,10 @@ type Config struct {
 	AllLogits bool
 	// LlamaBench is the path of llama.cpp's llama-bench; empty skips it.
 	LlamaBench string
+	// LlamaModel is the file llama-bench runs; empty means Model. An APR
+	// model needs it (llama.cpp reads GGUF only): the GGUF it was
+	// converted from, so both sides run the same weights.
+	LlamaModel string
 }
 
 func (c *Config) defaults() error {
@@ -110,6 +114,13 @@ func Run(ctx context.Context, c Config) (*Result, error) {
 	if err != nil {
 		return nil, fmt.Errorf("bench: %w", err)
 	}
+	llamaModel := c.LlamaModel
+	if llamaModel == "" {
+		llamaModel = c.Model
+	}
+	if c.LlamaBench != "" && c.LlamaModel == "" && w.Format != "gguf" {
+		return nil, fmt.Errorf("bench: llama-bench reads GGUF only and %s is %s: give the GGUF it was converted from with --llama-model", c.Model, w.Format)
+	}
 	cfg := w.Config
 	res := &Result{Config: c, FileSize: st.Size(), Arch: cfg.Arch.Name}
 	if c.AllLogits {
@@ -127,7 +138,7 @@ func Run(ctx context.Context, c Config) (*Result, error) {
 	}
 	res.PeakRSS = peakRSS()
 	if c.LlamaBench != "" {
-		if res.Llama, err = RunLlamaBench(ctx, c.LlamaBench, c.Model, c.PromptLen, c.Gen, c.Threads, c.Reps); err != nil {
+		if res.Llama, err = RunLlamaBench(ctx, c.LlamaBench, llamaModel, c.PromptLen, c.Gen, c.Threads, c.Reps); err != nil {
 			return res, err
 		}
 	}

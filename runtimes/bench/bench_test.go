@@ -3,10 +3,12 @@ package bench
 import (
 	"bytes"
 	"context"
+	"errors"
 	"path/filepath"
 	"strings"
 	"testing"
 
+	"github.com/layerwise/parity/runtimes/convert"
 	"github.com/layerwise/parity/runtimes/fixtures"
 	"github.com/layerwise/parity/runtimes/ggml"
 )
@@ -67,5 +69,19 @@ func TestRun(t *testing.T) {
 	}
 	if _, err := Run(context.Background(), Config{Model: path, LlamaBench: filepath.Join(t.TempDir(), "nope"), PromptLen: 2, Gen: 1, Reps: 1}); err == nil {
 		t.Error("missing llama-bench not reported")
+	}
+	// llama-bench cannot read APR: say which GGUF to give it, before
+	// spending time on the engine.
+	aprPath := filepath.Join(t.TempDir(), "m.apr")
+	if err := convert.ConvertFile(path, aprPath, convert.Options{}); err != nil {
+		t.Fatal(err)
+	}
+	_, err := Run(context.Background(), Config{Model: aprPath, Engine: "apr", LlamaBench: "/bin/true", PromptLen: 2, Gen: 1, Reps: 1})
+	if err == nil || !strings.Contains(err.Error(), "--llama-model") {
+		t.Errorf("APR model with llama-bench and no --llama-model: %v", err)
+	}
+	_, err = Run(context.Background(), Config{Model: aprPath, Engine: "apr", LlamaBench: filepath.Join(t.TempDir(), "nope"), LlamaModel: path, PromptLen: 2, Gen: 1, Reps: 1})
+	if !errors.Is(err, ErrNoLlamaBench) {
+		t.Errorf("APR model with --llama-model: got %v, want the engine run and then ErrNoLlamaBench", err)
 	}
 }
