@@ -2,14 +2,17 @@
 
 package quant
 
-// The Q8_0 prefill kernel for CPUs with AVX512-VNNI (and VL): four
+// The Q8_0 kernels for CPUs with AVX512-VNNI (and VL): the byte products
+// summed by VPDPBUSD instead of widening to int16. Prefill takes four
 // activation rows per weight row, their blocks interleaved first
-// (q80Interleave4) so the kernel reads one contiguous stream, and the
-// byte products summed by VPDPBUSD instead of widening to int16.
-// q8_0Gemm4VNNI returns the bits of dotQ8_0X86 for each row.
+// (q80Interleave4) so the kernel reads one contiguous stream; decode one
+// row, the weights prefetched ahead. Both return the bits of dotQ8_0X86.
 
 //go:noescape
 func q8_0Gemm4VNNI(w, ax *byte, nb int, dst *[4]float32)
+
+//go:noescape
+func q8_0DotVNNI(w, a *byte, nb int) float32
 
 // q80Interleave4 writes nb blocks of the four Q8_0 rows a, a+aRow,
 // a+2·aRow, a+3·aRow as q8_0Gemm4VNNI reads them, 144 bytes per block:
@@ -27,6 +30,14 @@ func q80Interleave4(dst, a []byte, aRow, nb int) {
 }
 
 func useVNNIQ8_0() {
+	x86Kernels.q8_0 = func(n int, w, a []byte) float32 {
+		nb := n / qk
+		if nb == 0 {
+			return 0
+		}
+		_, _ = w[nb*34-1], a[nb*34-1]
+		return q8_0DotVNNI(&w[0], &a[0], nb)
+	}
 	x86Kernels.q80Inter4 = q80Interleave4
 	x86Kernels.q8_04I = func(n int, w, ax []byte, _ int, dst *[4]float32) {
 		nb := n / qk
