@@ -50,7 +50,11 @@ func (r *Result) WriteText(w io.Writer) error {
 		row(c.Engine+" engine, traced (stats)", *r.Traced, 0)
 	}
 	if r.Llama != nil {
-		row("llama-bench "+r.Llama.Build, r.Llama.Speed, r.Llama.PeakRSS)
+		name := "llama-bench"
+		if b := r.Llama.Build; b != "" && b != "unknown" {
+			name += " " + b // the commit it was built from
+		}
+		row(name, r.Llama.Speed, r.Llama.PeakRSS)
 	}
 	if err := tw.Flush(); err != nil {
 		return err
