@@ -28,6 +28,9 @@ type Writer struct {
 type pending struct {
 	info TensorInfo
 	data []byte
+	// produce, when set, makes the payload at write time instead of data
+	// (AddTensorFunc).
+	produce func() ([]byte, error)
 }
 
 // NewWriter starts a file with metadata md. md is encoded when WriteTo runs,
@@ -57,7 +60,32 @@ func (w *Writer) AddTensor(name string, dt DType, shape []int64, data []byte) {
 	})
 }
 
-func (w *Writer) check(name string, dt DType, shape []int64, data []byte) error {
+// AddTensorFunc queues a tensor whose payload produce makes when WriteTo
+// reaches it, so that a file of converted tensors is written holding one
+// of them at a time rather than all. produce must return exactly
+// PayloadSize(dt, shape) bytes, the same bytes on every call (WriteTo
+// calls it once per write); its error, or a wrong length, fails WriteTo.
+// The name rules and errors are AddTensor's.
+func (w *Writer) AddTensorFunc(name string, dt DType, shape []int64, produce func() ([]byte, error)) {
+	size, err := PayloadSize(dt, shape)
+	if err == nil {
+		err = w.checkName(name, dt)
+	}
+	if err != nil {
+		if w.err == nil {
+			w.err = fmt.Errorf("apr: tensor %q: %s", name, strings.TrimPrefix(err.Error(), "apr: "))
+		}
+		return
+	}
+	w.names[name] = true
+	w.tensors = append(w.tensors, pending{
+		info:    TensorInfo{Name: name, DType: dt, Shape: slices.Clone(shape), Size: size},
+		produce: produce,
+	})
+}
+
+// checkName checks the name rules and the dtype.
+func (w *Writer) checkName(name string, dt DType) error {
 	if len(name) == 0 || len(name) > MaxNameLen || !utf8.ValidString(name) {
 		return fmt.Errorf("apr: tensor name %q: want 1..%d bytes of UTF-8", name, MaxNameLen)
 	}
@@ -66,6 +94,13 @@ func (w *Writer) check(name string, dt DType, shape []int64, data []byte) error 
 	}
 	if !dt.Valid() {
 		return fmt.Errorf("apr: tensor %q: dtype %v cannot be written", name, dt)
+	}
+	return nil
+}
+
+func (w *Writer) check(name string, dt DType, shape []int64, data []byte) error {
+	if err := w.checkName(name, dt); err != nil {
+		return err
 	}
 	want, err := PayloadSize(dt, shape)
 	if err != nil {
@@ -123,7 +158,16 @@ func (w *Writer) WriteTo(out io.Writer) (int64, error) {
 	cw.padded(md)
 	cw.padded(index)
 	for _, t := range ts {
-		cw.padded(t.data)
+		data := t.data
+		if t.produce != nil && cw.err == nil {
+			if data, err = t.produce(); err != nil {
+				return cw.n, fmt.Errorf("apr: tensor %q: %w", t.info.Name, err)
+			}
+			if int64(len(data)) != t.info.Size {
+				return cw.n, fmt.Errorf("apr: tensor %q: produced %d bytes, want %d", t.info.Name, len(data), t.info.Size)
+			}
+		}
+		cw.padded(data)
 	}
 	if cw.err == nil {
 		var foot [footerSize]byte

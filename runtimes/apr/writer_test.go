@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"errors"
+	"io"
 	"math"
 	"os"
 	"path/filepath"
@@ -207,5 +208,50 @@ func TestWriteToError(t *testing.T) {
 	n, err := w.WriteTo(&failWriter{n: 1000})
 	if err == nil || n != 1000 || !strings.Contains(err.Error(), "disk full") {
 		t.Fatalf("WriteTo = %d, %v", n, err)
+	}
+}
+
+// TestAddTensorFunc: payloads made at write time give the bytes of the
+// same tensors added whole, each producer runs once per write, and a
+// producer's error or wrong length fails the write naming the tensor.
+func TestAddTensorFunc(t *testing.T) {
+	md := sampleMetadata(t)
+	ts := sampleTensors()
+	want := writeModel(t, md, ts)
+	w := NewWriter(md)
+	calls := 0
+	for _, s := range ts {
+		w.AddTensorFunc(s.name, s.dt, s.shape, func() ([]byte, error) {
+			calls++
+			return slices.Clone(s.data), nil
+		})
+	}
+	var got bytes.Buffer
+	if _, err := w.WriteTo(&got); err != nil {
+		t.Fatal(err)
+	}
+	if !bytes.Equal(got.Bytes(), want) || calls != len(ts) {
+		t.Fatalf("lazy write differs from the eager one (%d producer calls for %d tensors)", calls, len(ts))
+	}
+
+	s := ts[0]
+	for _, c := range []struct {
+		produce func() ([]byte, error)
+		msg     string
+	}{
+		{func() ([]byte, error) { return nil, errors.New("encoder broke") }, "encoder broke"},
+		{func() ([]byte, error) { return s.data[:len(s.data)-1], nil }, "produced"},
+	} {
+		w := NewWriter(md)
+		w.AddTensorFunc(s.name, s.dt, s.shape, c.produce)
+		if _, err := w.WriteTo(io.Discard); err == nil || !strings.Contains(err.Error(), c.msg) || !strings.Contains(err.Error(), s.name) {
+			t.Errorf("WriteTo = %v, want an error about %q naming %q", err, c.msg, s.name)
+		}
+	}
+	w = NewWriter(md)
+	w.AddTensorFunc(s.name, s.dt, s.shape, func() ([]byte, error) { return s.data, nil })
+	w.AddTensorFunc(s.name, s.dt, s.shape, func() ([]byte, error) { return s.data, nil })
+	if w.Err() == nil {
+		t.Error("duplicate name accepted by AddTensorFunc")
 	}
 }

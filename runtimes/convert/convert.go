@@ -131,8 +131,11 @@ func planTensor(ti *gguf.TensorInfo, name string, q Quantize) (TensorPlan, error
 
 // FromGGUF converts an open GGUF model the way `apr import` does (see the
 // package comment) and returns the APR writer holding it. Copied tensors
-// reference src's mapping, so src must stay open until the writer has
-// written; converted tensors are encoded here, in memory.
+// reference src's mapping, and converted ones are encoded from it when the
+// writer reaches them (one at a time, so converting a 7B model to f32
+// needs the memory of its largest tensor, not of the whole output); src
+// must stay open until the writer has written. An encoding error shows up
+// as the writer's WriteTo error.
 func FromGGUF(src *gguf.File, opts Options) (*apr.Writer, error) {
 	plans, cfg, err := plan(src, opts)
 	if err != nil {
@@ -146,12 +149,11 @@ func FromGGUF(src *gguf.File, opts Options) (*apr.Writer, error) {
 	for _, p := range plans {
 		ti, _ := src.Tensor(p.Source)
 		data := src.TensorData(ti)
-		if !p.Verbatim {
-			if data, err = encode(p, data); err != nil {
-				return nil, err
-			}
+		if p.Verbatim {
+			w.AddTensor(p.Name, p.DType, p.Shape, data)
+			continue
 		}
-		w.AddTensor(p.Name, p.DType, p.Shape, data)
+		w.AddTensorFunc(p.Name, p.DType, p.Shape, func() ([]byte, error) { return encode(p, data) })
 	}
 	if err := w.Err(); err != nil {
 		return nil, fmt.Errorf("convert: %w", err)
