@@ -163,4 +163,21 @@ func BenchmarkX86Kernels(b *testing.B) {
 	}
 	run("q6K-dot-avx2", len(q6), 1, func() { q6KDotAVX2(&q6[0], &a[0], nb) })
 	run("q6K-dot4-avx2", len(q6), 4, func() { q6KDot4AVX2(&q6[0], &a[0], nb*292, nb, &dst) })
+
+	// Q8_0 over the same length: 8·nb blocks of 32.
+	nb0 := nb * qkK / qk
+	q8 := make([]byte, nb0*34)
+	a8 := make([]byte, 4*nb0*34)
+	Quantize(ggml.Q8_0, x[:nb*qkK], q8)
+	if err := QuantizeRow(ggml.Q8_0, x, a8); err != nil {
+		b.Fatal(err)
+	}
+	run("q8_0-dot-avx2", len(q8), 1, func() { q8_0DotAVX2(&q8[0], &a8[0], nb0) })
+	run("q8_0-dot4-avx2", len(q8), 4, func() { q8_0Dot4AVX2(&q8[0], &a8[0], nb0*34, nb0, &dst) })
+	if hasVNNI {
+		run("q8_0-dot-vnni", len(q8), 1, func() { q8_0DotVNNI(&q8[0], &a8[0], nb0) })
+		a8x := make([]byte, nb0*q80Inter4Bytes)
+		q80Interleave4(a8x, a8, nb0*34, nb0)
+		run("q8_0-gemm4-vnni", len(q8), 4, func() { q8_0Gemm4VNNI(&q8[0], &a8x[0], nb0, &dst) })
+	}
 }
