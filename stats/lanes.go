@@ -30,14 +30,17 @@ type laneState struct {
 	lo, hi     [16]float32
 }
 
-func newLaneState() laneState {
-	var st laneState
+func (st *laneState) reset() {
+	*st = laneState{}
 	inf := float32(math.Inf(1))
 	for j := range st.lo {
 		st.lo[j], st.hi[j] = inf, -inf
 	}
-	return st
 }
+
+// goPassesOnly makes sliceSummary skip the assembly (tests compare the
+// two).
+var goPassesOnly = false
 
 // passOneGo runs the first pass over xs, whose first element belongs to
 // lane 0, adding to st and returning the zero, NaN and ±Inf counts.
@@ -88,55 +91,61 @@ func foldSum(l *[16]float64) float64 {
 	return (b0 + b2) + (b1 + b3)
 }
 
-// foldExtreme folds sixteen lanes in halves, lane j taking lane j+h when
-// better(l[j+h], l[j]).
-func foldExtreme(l [16]float32, better func(a, b float32) bool) float32 {
+// foldMin and foldMax fold sixteen lanes in halves, lane j taking lane
+// j+h when it is smaller (larger).
+func foldMin(l *[16]float32) float32 {
+	t := *l
 	for h := 8; h >= 1; h /= 2 {
 		for j := 0; j < h; j++ {
-			if better(l[j+h], l[j]) {
-				l[j] = l[j+h]
+			if t[j+h] < t[j] {
+				t[j] = t[j+h]
 			}
 		}
 	}
-	return l[0]
+	return t[0]
 }
 
-func less(a, b float32) bool    { return a < b }
-func greater(a, b float32) bool { return a > b }
+func foldMax(l *[16]float32) float32 {
+	t := *l
+	for h := 8; h >= 1; h /= 2 {
+		for j := 0; j < h; j++ {
+			if t[j+h] > t[j] {
+				t[j] = t[j+h]
+			}
+		}
+	}
+	return t[0]
+}
 
-// passOne and passTwo run the passes over the leading multiple of sixteen
-// elements in assembly where the CPU allows (passOne then reports whether
-// it met a NaN or ±Inf, and the caller redoes the slice in Go); nil
-// otherwise.
-var (
-	passOne func(st *laneState, xs []float32) (zero int64, clean bool)
-	passTwo func(m2 *[16]float64, xs []float32, mean float64)
-)
-
-// sliceSummary returns the Summary of xs alone, as described above.
+// sliceSummary returns the Summary of xs alone, as described above. Where
+// hasPasses, passOne and passTwo (summary_amd64.go) run the passes over
+// the leading multiple of sixteen elements in assembly; when passOne meets
+// a NaN or ±Inf the slice is redone in Go.
 func sliceSummary(xs []float32) Summary {
 	b := Summary{Count: int64(len(xs))}
-	st := newLaneState()
+	var st laneState
+	st.reset()
 	head := 0
-	if passOne != nil {
+	if hasPasses && !goPassesOnly {
 		head = len(xs) &^ 15
 		zero, clean := passOne(&st, xs[:head])
 		if clean {
 			b.Zero = zero
 		} else {
-			st, head = newLaneState(), 0
+			st.reset()
+			head = 0
 		}
 	}
 	zero, nan, inf := passOneGo(&st, xs[head:])
 	b.Zero += zero
 	b.NaN, b.Inf = nan, inf
 	b.SumSq = foldSum(&st.sumSq)
-	b.Min, b.Max = foldExtreme(st.lo, less), foldExtreme(st.hi, greater)
+	b.Min, b.Max = foldMin(&st.lo), foldMax(&st.hi)
 	if n := b.Finite(); n > 0 {
 		b.Mean = foldSum(&st.sum) / float64(n)
 		var m2 [16]float64
 		head2 := 0
-		if passTwo != nil && head > 0 {
+		if head > 0 {
 			passTwo(&m2, xs[:head], b.Mean)
 			head2 = head
 		}

@@ -5,6 +5,7 @@ package stats
 import (
 	"math"
 	"math/rand/v2"
+	"strconv"
 	"testing"
 
 	"golang.org/x/sys/cpu"
@@ -18,10 +19,9 @@ func TestSliceSummaryAssemblyMatchesGo(t *testing.T) {
 	if !cpu.X86.HasAVX2 {
 		t.Skip("no AVX2")
 	}
-	one, two := passOne, passTwo
 	goOnly := func(xs []float32) Summary {
-		passOne, passTwo = nil, nil
-		defer func() { passOne, passTwo = one, two }()
+		goPassesOnly = true
+		defer func() { goPassesOnly = false }()
 		return sliceSummary(xs)
 	}
 	r := rand.New(rand.NewPCG(4, 2))
@@ -46,12 +46,16 @@ func TestSliceSummaryAssemblyMatchesGo(t *testing.T) {
 	}
 }
 
-// BenchmarkSliceSummary reports the assembly passes' speed on a
-// 1536-element row (one token of a 1.5B model's hidden state).
+// BenchmarkSliceSummary reports the speed of one row's summary for the
+// row lengths of a 1.5B model (a KV head group, the hidden state, the FFN).
 func BenchmarkSliceSummary(b *testing.B) {
-	xs := randData(rand.New(rand.NewPCG(1, 1)), 1536, false)
-	b.SetBytes(int64(4 * len(xs)))
-	for b.Loop() {
-		sliceSummary(xs)
+	for _, n := range []int{256, 1536, 8960} {
+		xs := randData(rand.New(rand.NewPCG(1, 1)), n, false)
+		b.Run(strconv.Itoa(n), func(b *testing.B) {
+			b.SetBytes(int64(4 * len(xs)))
+			for b.Loop() {
+				sliceSummary(xs)
+			}
+		})
 	}
 }
