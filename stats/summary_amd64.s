@@ -34,6 +34,8 @@ TEXT ·passOneAVX2(SB), NOSPLIT, $0-32
 	JZ done1a
 
 loop1a:
+	PREFETCHT0 1024(SI)                 // a prefill's FFN rows arrive from L3; pass two finds them in cache
+
 	VCVTPS2PD 0(SI), Y12
 	VCVTPS2PD 16(SI), Y13
 	VADDPD Y12, Y0, Y0
