@@ -14,7 +14,15 @@ import (
 // then accepts "APR\0" and "APR2" and names the v1 family it refuses).
 // runtimes.DetectFormat does the same check, but runtimes imports this
 // package, so it cannot be shared.
+//
+// Opening a file that is already open in this process, unchanged, returns
+// another handle on the same Weights (share.go): each handle must be
+// closed, and the mapping goes when the last one is.
 func Open(path string) (*Weights, error) {
+	return openShared(path, openFormat)
+}
+
+func openFormat(path string) (*Weights, error) {
 	f, err := os.Open(path)
 	if err != nil {
 		return nil, fmt.Errorf("model: %w", err)
