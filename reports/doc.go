@@ -56,7 +56,10 @@
 // layer on a log axis, with what teacher forcing measured each layer adding
 // by itself; both runs' std of each layer's output; a layer × slot heatmap
 // of the error with the first divergence outlined (an element with
-// id="first-divergence"; its table row is id="first-divergence-row").
+// id="first-divergence"; its table row is id="first-divergence-row"); and,
+// when the run has decode steps, a step × layer heatmap of each layer's
+// worst error per step (id="heatmap-steps"), the first divergence's step
+// and layer outlined, so a decode-path bug shows where it starts.
 // Light and dark themes follow prefers-color-scheme; @media print prints on
 // white and opens every <details>.
 //

@@ -48,6 +48,7 @@ type htmlView struct {
 	ErrChart  *lineChart
 	StdChart  *lineChart
 	Heat      *heatmap
+	StepHeat  *heatmap // nil for a single step
 	Rows      []htmlRow
 	Columns   []string
 	EngineOpt [2][]string // "key=value" of A's and B's engine options, sorted
@@ -136,6 +137,7 @@ func HTML(w io.Writer, d *Document) error {
 		}
 		v.Heat = newHeatmap(d, rows)
 	}
+	v.StepHeat = newStepHeatmap(d)
 	for i := range r.Pairs {
 		v.Rows = append(v.Rows, htmlPairRow(i, &r.Pairs[i], r.First))
 	}

@@ -261,8 +261,14 @@ func nans(n int) []float64 {
 	return v
 }
 
-// heatmap is a layer × slot grid of the focus step's errors.
+// heatmap is a grid of errors: layer × slot at the focus step
+// (newHeatmap), or step × layer over every step (newStepHeatmap).
 type heatmap struct {
+	ID, Aria      string // the svg's id and accessible name
+	RampID        string // id of its color gradient (ids are unique per page)
+	FirstID       string // id of the first divergence's outline, if any
+	Legend        string
+	Caption       string
 	W, H          float64
 	Cols, Rows    []tick
 	Cells         []cell
@@ -334,7 +340,10 @@ func newHeatmap(d *Document, layers []*LayerRow) *heatmap {
 			slots = append(slots, s)
 		}
 	}
-	h := &heatmap{CellW: heatCellW, CellH: heatCellH, ColumnLabelsY: heatTop - 6}
+	h := &heatmap{ID: "heatmap", Aria: "heatmap of the error per layer and slot", RampID: "ramp", FirstID: "first-divergence",
+		Legend:  "error (NMSE, log scale); R refused, · printed values only; outlined: the first divergence",
+		Caption: fmt.Sprintf("Each cell is one slot of one layer at step %d, colored by its NMSE on a log scale (a lower bound where only summaries were compared); hover for numbers. The outlined cell is the first divergence.", d.Summary.FocusStep),
+		CellW:   heatCellW, CellH: heatCellH, ColumnLabelsY: heatTop - 6}
 	for i, s := range slots {
 		h.Cols = append(h.Cols, tick{Pos: heatLeft + heatCellW*(float64(i)+0.5), Label: s.String()})
 	}
@@ -363,14 +372,84 @@ func newHeatmap(d *Document, layers []*LayerRow) *heatmap {
 			}
 		}
 	}
-	h.FirstLabelX = heatLeft + heatCellW*float64(len(slots)) + 8
+	h.finish(len(slots), len(layers), sc)
+	return h
+}
+
+// finish lays out the legend and the size of a grid of nCols × nRows
+// cells.
+func (h *heatmap) finish(nCols, nRows int, sc Scale) {
+	h.FirstLabelX = heatLeft + heatCellW*float64(nCols) + 8
 	h.W = max(chartW, h.FirstLabelX+200)
-	h.LegendX, h.LegendY, h.LegendW = heatLeft, heatTop+heatCellH*float64(len(layers))+16, 200
+	h.LegendX, h.LegendY, h.LegendW = heatLeft, heatTop+heatCellH*float64(nRows)+16, 200
 	h.LegendTX = h.LegendX + h.LegendW + 12
 	h.H = h.LegendY + 40
 	h.Lo, h.Hi = num(sc.Lo, 'e', 1), num(sc.Hi, 'e', 1)
 	for i, c := range ramp {
 		h.Stops = append(h.Stops, stop{Offset: strconv.FormatFloat(float64(i)/float64(len(ramp)-1), 'f', 2, 64), Color: c})
 	}
+}
+
+// newStepHeatmap is a step × layer grid: each cell is the worst error of
+// one layer row (embed, the layers, the output) at one step, so a decode
+// run shows at which step and depth the runs part. Nil when the document
+// has a single step.
+func newStepHeatmap(d *Document) *heatmap {
+	rows := d.Summary.Layers
+	var steps []int
+	col := map[string]int{}
+	var labels []string
+	for i := range rows {
+		if n := len(steps); n == 0 || steps[n-1] != rows[i].Step {
+			steps = append(steps, rows[i].Step)
+		}
+		if _, ok := col[rows[i].Label]; !ok {
+			col[rows[i].Label] = len(labels)
+			labels = append(labels, rows[i].Label)
+		}
+	}
+	if len(steps) < 2 {
+		return nil
+	}
+	sc := d.Summary.Scale
+	h := &heatmap{ID: "heatmap-steps", Aria: "heatmap of the worst error per step and layer", RampID: "ramp-steps",
+		Legend:  "worst error of the layer (NMSE, log scale); R refused, · printed values only; outlined: the first divergence",
+		Caption: "Each cell is the worst pair of one layer at one step (step 0 is the prompt, then one decode step per row), colored by its NMSE on a log scale; hover for the slot and numbers.",
+		CellW:   heatCellW, CellH: heatCellH, ColumnLabelsY: heatTop - 6}
+	for i, l := range labels {
+		h.Cols = append(h.Cols, tick{Pos: heatLeft + heatCellW*(float64(i)+0.5), Label: l})
+	}
+	rowOf := map[int]int{}
+	for i, st := range steps {
+		rowOf[st] = i
+		label := "step " + strconv.Itoa(st)
+		h.Rows = append(h.Rows, tick{Pos: heatTop + heatCellH*(float64(i)+0.5), Label: label})
+	}
+	first := d.Summary.First
+	for i := range rows {
+		row := &rows[i]
+		c := cell{X: heatLeft + heatCellW*float64(col[row.Label]), Y: heatTop + heatCellH*float64(rowOf[row.Step]),
+			W: heatCellW, H: heatCellH, Class: "cell " + strings.ToLower(row.Verdict.String())}
+		c.MX, c.MY = c.X+c.W/2, c.Y+c.H/2
+		where := fmt.Sprintf("step %d, %s", row.Step, row.Label)
+		if row.Layer >= 0 {
+			where = fmt.Sprintf("step %d, layer %d", row.Step, row.Layer)
+		}
+		switch {
+		case row.Verdict == diff.Refused:
+			c.Mark, c.Title = "R", where+": REFUSED"
+		case row.Error == nil:
+			c.Mark, c.Title = "·", fmt.Sprintf("%s: %s on printed values only", where, row.Verdict)
+		default:
+			c.Fill = rampColor(sc.position(float64(row.Error.Value)))
+			c.Title = fmt.Sprintf("%s: worst %s %s (budget %s), %s", where, row.WorstKey.Slot, errorText(row.Error), num(row.Error.Budget, 'e', 2), row.Verdict)
+		}
+		h.Cells = append(h.Cells, c)
+		if first != nil && first.Pair >= row.From && first.Pair < row.To {
+			f := c
+			h.First, h.FirstLabel = &f, fmt.Sprintf("◀ first divergence: step %d", row.Step)
+		}
+	}
+	h.finish(len(labels), len(steps), sc)
 	return h
 }
