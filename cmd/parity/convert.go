@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"fmt"
 	"maps"
 	"slices"
@@ -32,7 +33,7 @@ written per --quantize (norms, biases and small tensors stay F32 in the integer
 modes), and tied embeddings are duplicated as lm_head.weight.`,
 		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			return runConvert(a, args[0], o)
+			return runConvert(cmd.Context(), a, args[0], o)
 		},
 	}
 	f := cmd.Flags()
@@ -42,7 +43,7 @@ modes), and tied embeddings are duplicated as lm_head.weight.`,
 	return cmd
 }
 
-func runConvert(a *app, in string, o convertOptions) error {
+func runConvert(ctx context.Context, a *app, in string, o convertOptions) error {
 	q, err := convert.ParseQuantize(o.quantize)
 	if err != nil {
 		return usageErr(err)
@@ -57,7 +58,7 @@ func runConvert(a *app, in string, o convertOptions) error {
 	if err != nil {
 		return fmt.Errorf("%s: %w", in, err)
 	}
-	if err := convert.ConvertFile(in, o.out, opts); err != nil {
+	if err := convert.ConvertFileContext(ctx, in, o.out, opts); err != nil {
 		return err
 	}
 	copied, converted := 0, map[string]int{}

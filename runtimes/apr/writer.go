@@ -2,6 +2,7 @@ package apr
 
 import (
 	"bufio"
+	"context"
 	"encoding/binary"
 	"fmt"
 	"hash"
@@ -221,7 +222,28 @@ func (c *crcWriter) padded(p []byte) {
 
 // WriteFile writes w to path atomically: into a temporary file in the same
 // directory, synced, then renamed over path. On error path is untouched.
-func WriteFile(path string, w *Writer) (err error) {
+func WriteFile(path string, w *Writer) error {
+	return WriteFileContext(context.Background(), path, w)
+}
+
+// ctxWriter fails every write once ctx is done, so a long write stops at
+// the next buffer flush (a megabyte) when the user interrupts it.
+type ctxWriter struct {
+	ctx context.Context
+	w   io.Writer
+}
+
+func (c ctxWriter) Write(p []byte) (int, error) {
+	if err := c.ctx.Err(); err != nil {
+		return 0, err
+	}
+	return c.w.Write(p)
+}
+
+// WriteFileContext is WriteFile that stops when ctx is done: the write
+// fails with ctx's error, the temporary file is removed and path is left
+// as it was.
+func WriteFileContext(ctx context.Context, path string, w *Writer) (err error) {
 	tmp, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".tmp*")
 	if err != nil {
 		return fmt.Errorf("apr: %w", err)
@@ -232,7 +254,7 @@ func WriteFile(path string, w *Writer) (err error) {
 			os.Remove(tmp.Name())
 		}
 	}()
-	bw := bufio.NewWriterSize(tmp, 1<<20)
+	bw := bufio.NewWriterSize(ctxWriter{ctx, tmp}, 1<<20)
 	if _, err = w.WriteTo(bw); err != nil {
 		return err
 	}

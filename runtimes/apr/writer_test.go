@@ -2,6 +2,7 @@ package apr
 
 import (
 	"bytes"
+	"context"
 	"encoding/json"
 	"errors"
 	"io"
@@ -253,5 +254,36 @@ func TestAddTensorFunc(t *testing.T) {
 	w.AddTensorFunc(s.name, s.dt, s.shape, func() ([]byte, error) { return s.data, nil })
 	if w.Err() == nil {
 		t.Error("duplicate name accepted by AddTensorFunc")
+	}
+}
+
+// TestWriteFileContext: a write cancelled part-way (here by a payload
+// producer, as Ctrl-C would at any moment) fails with the context's error
+// and leaves neither the file nor a temporary one; a file already at the
+// path is left as it was.
+func TestWriteFileContext(t *testing.T) {
+	dir := t.TempDir()
+	path := filepath.Join(dir, "m.apr")
+	if err := os.WriteFile(path, []byte("old"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	w := NewWriter(sampleMetadata(t))
+	big := make([]byte, 4<<20) // more than the write buffer, so a write reaches the file after the cancel
+	w.AddTensorFunc("a.weight", F32, []int64{int64(len(big) / 4)}, func() ([]byte, error) {
+		cancel()
+		return big, nil
+	})
+	err := WriteFileContext(ctx, path, w)
+	if !errors.Is(err, context.Canceled) {
+		t.Fatalf("WriteFileContext = %v, want context.Canceled", err)
+	}
+	es, _ := os.ReadDir(dir)
+	if len(es) != 1 {
+		t.Errorf("directory holds %d entries after the cancelled write, want only the old file", len(es))
+	}
+	if b, _ := os.ReadFile(path); string(b) != "old" {
+		t.Errorf("the old file was changed: %q", b)
 	}
 }

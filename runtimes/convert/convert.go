@@ -1,6 +1,7 @@
 package convert
 
 import (
+	"context"
 	"fmt"
 	"slices"
 	"strings"
@@ -164,6 +165,13 @@ func FromGGUF(src *gguf.File, opts Options) (*apr.Writer, error) {
 // ConvertFile converts the GGUF model at in into an APR file at out,
 // written atomically (a temporary file renamed over out).
 func ConvertFile(in, out string, opts Options) error {
+	return ConvertFileContext(context.Background(), in, out, opts)
+}
+
+// ConvertFileContext is ConvertFile that stops when ctx is done (Ctrl-C
+// during a multi-gigabyte conversion): it returns ctx's error and leaves
+// out as it was, with no temporary file behind.
+func ConvertFileContext(ctx context.Context, in, out string, opts Options) error {
 	src, err := gguf.Open(in)
 	if err != nil {
 		return err
@@ -173,5 +181,5 @@ func ConvertFile(in, out string, opts Options) error {
 	if err != nil {
 		return fmt.Errorf("%s: %w", in, err)
 	}
-	return apr.WriteFile(out, w)
+	return apr.WriteFileContext(ctx, out, w)
 }
