@@ -10,3 +10,16 @@
 	VADDPS   xt, xv, xv      \
 	VMOVSHDUP xv, xt         \
 	VADDSS   xt, xv, xv
+
+// HSUM8F4 reduces four accumulators a, b, c, d (Y registers, their X
+// halves xa…xd) with HSUM8F and stores the four sums at 0, 4, 8, 12(dst):
+// the end of every four-token kernel.
+#define HSUM8F4(dst, a, xa, b, xb, c, xc, d, xd) \
+	HSUM8F(a, xa, X0)   \
+	VMOVSS xa, 0(dst)   \
+	HSUM8F(b, xb, X0)   \
+	VMOVSS xb, 4(dst)   \
+	HSUM8F(c, xc, X0)   \
+	VMOVSS xc, 8(dst)   \
+	HSUM8F(d, xd, X0)   \
+	VMOVSS xd, 12(dst)
