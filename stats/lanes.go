@@ -30,6 +30,7 @@ type laneState struct {
 	lo, hi     [16]float32
 }
 
+// reset empties st: sums 0, lo +Inf and hi −Inf in every lane.
 func (st *laneState) reset() {
 	*st = laneState{}
 	inf := float32(math.Inf(1))
