@@ -30,6 +30,12 @@ func q8_0Dot4AVX2(w, a *byte, aStride, nb int, dst *[4]float32)
 func f16ToF32AVX2(dst *float32, src *byte, n8 int)
 
 //go:noescape
+func q4KScalesAVX2(f *float32, src *byte, nb int)
+
+//go:noescape
+func q6KScalesAVX2(ds *float32, src *byte, nb int)
+
+//go:noescape
 func q4KDequantAVX2(dst *float32, src *byte, scales *float32, nb int)
 
 //go:noescape
@@ -100,7 +106,8 @@ func dequantF16AVX2(src []byte, dst []float32) {
 }
 
 // dqGroup is how many blocks the K-quant dequantizers take per assembly
-// call: their per-block float factors are computed here into a stack array.
+// call: their per-block float factors go into a stack array first
+// (q4KScalesAVX2, q6KScalesAVX2), then the values are written.
 const dqGroup = 16
 
 func dequantQ4_KAVX2(src []byte, dst []float32) {
@@ -108,17 +115,7 @@ func dequantQ4_KAVX2(src []byte, dst []float32) {
 	for i := 0; i < len(dst)/qkK; i += dqGroup {
 		nb := min(dqGroup, len(dst)/qkK-i)
 		blocks := src[i*144 : (i+nb)*144]
-		for j := 0; j < nb; j++ {
-			b := (*[144]byte)(blocks[j*144:])
-			d, dmin := f16(b[0:]), f16(b[2:])
-			sc := (*[12]byte)(b[4:])
-			for c := 0; c < 4; c++ {
-				s1, m1 := scaleMinK4(2*c, sc)
-				s2, m2 := scaleMinK4(2*c+1, sc)
-				o := f[16*j+4*c:]
-				o[0], o[1], o[2], o[3] = d*float32(s1), dmin*float32(m1), d*float32(s2), dmin*float32(m2)
-			}
-		}
+		q4KScalesAVX2(&f[0], &blocks[0], nb)
 		_ = dst[(i+nb)*qkK-1]
 		q4KDequantAVX2(&dst[i*qkK], &blocks[0], &f[0], nb)
 	}
@@ -129,13 +126,7 @@ func dequantQ6_KAVX2(src []byte, dst []float32) {
 	for i := 0; i < len(dst)/qkK; i += dqGroup {
 		nb := min(dqGroup, len(dst)/qkK-i)
 		blocks := src[i*210 : (i+nb)*210]
-		for j := 0; j < nb; j++ {
-			b := (*[210]byte)(blocks[j*210:])
-			d := f16(b[208:])
-			for s := 0; s < 16; s++ {
-				f[16*j+s] = d * float32(int8(b[192+s]))
-			}
-		}
+		q6KScalesAVX2(&f[0], &blocks[0], nb)
 		_ = dst[(i+nb)*qkK-1]
 		q6KDequantAVX2(&dst[i*qkK], &blocks[0], &f[0], nb)
 	}

@@ -404,6 +404,106 @@ h2fdone:
 	VZEROUPPER
 	RET
 
+// func q4KScalesAVX2(f *float32, src *byte, nb int)
+//
+// The factors dequantQ4_KAVX2 hands q4KDequantAVX2: for each of nb Q4_K
+// blocks (144 bytes apart) the sixteen floats d·s0, dmin·m0, d·s1,
+// dmin·m1, …, d·s7, dmin·m7, where (s_j, m_j) is sub-block j's 6-bit scale
+// and min (scaleMinK4, unpacked here four at a time from 32-bit words with
+// the masks ggml uses) and d, dmin the block's fp16 factors (vcvtph2ps is
+// exact): one rounded multiply each, as the Go loop computes them.
+TEXT ·q4KScalesAVX2(SB), NOSPLIT, $0-24
+	MOVQ f+0(FP), DI
+	MOVQ src+8(FP), SI
+	MOVQ nb+16(FP), CX
+	TESTQ CX, CX
+	JZ    q4sdone
+
+q4sloop:
+	VCVTPH2PS (SI), X4                  // [d, dmin, ·, ·]
+	VPERMILPS $0x44, X4, X4             // [d, dmin, d, dmin]
+	VINSERTF128 $1, X4, Y4, Y4
+	MOVL 4(SI), AX                      // scale bytes 0..3
+	MOVL 8(SI), BX                      // 4..7
+	MOVL 12(SI), DX                     // 8..11
+	MOVL AX, R8                         // s0..s3 = q[j] & 63
+	ANDL $0x3f3f3f3f, R8
+	MOVL DX, R9                         // s4..s7 = q[j+4]&0xf | q[j−4]>>6<<4
+	ANDL $0x0f0f0f0f, R9
+	MOVL AX, R10
+	SHRL $6, R10
+	ANDL $0x03030303, R10
+	SHLL $4, R10
+	ORL  R10, R9
+	MOVL BX, R11                        // m0..m3 = q[j+4] & 63
+	ANDL $0x3f3f3f3f, R11
+	MOVL DX, R12                        // m4..m7 = q[j+4]>>4 | q[j]>>6<<4
+	SHRL $4, R12
+	ANDL $0x0f0f0f0f, R12
+	MOVL BX, R10
+	SHRL $6, R10
+	ANDL $0x03030303, R10
+	SHLL $4, R10
+	ORL  R10, R12
+	SHLQ $32, R9
+	ORQ  R9, R8
+	SHLQ $32, R12
+	ORQ  R12, R11
+	VMOVQ R8, X0
+	VMOVQ R11, X1
+	VPUNPCKLBW X1, X0, X0               // s0, m0, s1, m1, …, s7, m7
+	VPMOVZXBD X0, Y1
+	VPSRLDQ $8, X0, X2
+	VPMOVZXBD X2, Y2
+	VCVTDQ2PS Y1, Y1
+	VCVTDQ2PS Y2, Y2
+	VMULPS Y4, Y1, Y1
+	VMULPS Y4, Y2, Y2
+	VMOVUPS Y1, 0(DI)
+	VMOVUPS Y2, 32(DI)
+	ADDQ $144, SI
+	ADDQ $64, DI
+	DECQ CX
+	JNZ  q4sloop
+
+q4sdone:
+	VZEROUPPER
+	RET
+
+// func q6KScalesAVX2(ds *float32, src *byte, nb int)
+//
+// The factors dequantQ6_KAVX2 hands q6KDequantAVX2: for each of nb Q6_K
+// blocks (210 bytes apart) the sixteen floats d·sc_i, sc_i the int8 scale
+// of sub-block i and d the fp16 factor at 208: one rounded multiply each.
+TEXT ·q6KScalesAVX2(SB), NOSPLIT, $0-24
+	MOVQ ds+0(FP), DI
+	MOVQ src+8(FP), SI
+	MOVQ nb+16(FP), CX
+	TESTQ CX, CX
+	JZ    q6sdone
+
+q6sloop:
+	MOVWLZX 208(SI), AX
+	VMOVD   AX, X4
+	VCVTPH2PS X4, X4
+	VBROADCASTSS X4, Y4
+	VPMOVSXBD 192(SI), Y1
+	VPMOVSXBD 200(SI), Y2
+	VCVTDQ2PS Y1, Y1
+	VCVTDQ2PS Y2, Y2
+	VMULPS Y4, Y1, Y1
+	VMULPS Y4, Y2, Y2
+	VMOVUPS Y1, 0(DI)
+	VMOVUPS Y2, 32(DI)
+	ADDQ $210, SI
+	ADDQ $64, DI
+	DECQ CX
+	JNZ  q6sloop
+
+q6sdone:
+	VZEROUPPER
+	RET
+
 // func q4KDequantAVX2(dst *float32, src *byte, scales *float32, nb int)
 //
 // dequantQ4_K: per 64-element chunk c, out = d1·q − mm1 for the low
