@@ -420,6 +420,9 @@ TEXT ·q4KScalesAVX2(SB), NOSPLIT, $0-24
 	JZ    q4sdone
 
 q4sloop:
+	PREFETCHT0 1152(SI)                 // eight blocks ahead: this pass is the first to touch the weights
+	PREFETCHT0 1216(SI)
+	PREFETCHT0 1280(SI)
 	VCVTPH2PS (SI), X4                  // [d, dmin, ·, ·]
 	VPERMILPS $0x44, X4, X4             // [d, dmin, d, dmin]
 	VINSERTF128 $1, X4, Y4, Y4
@@ -483,6 +486,10 @@ TEXT ·q6KScalesAVX2(SB), NOSPLIT, $0-24
 	JZ    q6sdone
 
 q6sloop:
+	PREFETCHT0 1680(SI)                 // eight blocks ahead, as q4KScalesAVX2
+	PREFETCHT0 1744(SI)
+	PREFETCHT0 1808(SI)
+	PREFETCHT0 1872(SI)
 	MOVWLZX 208(SI), AX
 	VMOVD   AX, X4
 	VCVTPH2PS X4, X4
