@@ -33,34 +33,10 @@ func (e *Engine) ReplayLayer(ctx context.Context, l int, x []float32, rec *probe
 // over a fresh cache holding just the given keys and values.
 func (e *Engine) ReplayOp(ctx context.Context, l int, out probes.Slot, x []float32, in map[probes.Slot][]float32) ([]float32, error) {
 	c := e.cfg
-	need, needX, ok := out.Inputs(c.Arch.QKNorm)
-	if (out == probes.QNorm || out == probes.KNorm) && !c.Arch.QKNorm {
-		return nil, fmt.Errorf("aprengine: slot %s is not in the %s graph", out, c.Arch.Name)
-	}
-	if !ok {
-		return nil, fmt.Errorf("aprengine: slot %s has no replayable operation", out)
-	}
-	if l < 0 || l >= c.NLayer {
-		return nil, fmt.Errorf("aprengine: no layer %d", l)
-	}
 	dims := probes.Dims{Embd: c.NEmbd, Heads: c.NHead, KVHeads: c.NHeadKV, HeadDim: c.HeadDim, FF: c.NFF, Vocab: c.NVocab}
-	T := -1
-	check := func(name string, v []float32, perToken int) error {
-		if perToken <= 0 || len(v) == 0 || len(v)%perToken != 0 || (T >= 0 && len(v)/perToken != T) {
-			return fmt.Errorf("aprengine: replay %s: input %s has %d values, not T×%d", out, name, len(v), perToken)
-		}
-		T = len(v) / perToken
-		return nil
-	}
-	for _, s := range need {
-		if err := check(s.String(), in[s], s.PerToken(dims)); err != nil {
-			return nil, err
-		}
-	}
-	if needX {
-		if err := check("layer input", x, c.NEmbd); err != nil {
-			return nil, err
-		}
+	need, _, T, err := probes.CheckReplay(out, c.Arch.QKNorm, c.NLayer, l, dims, x, in)
+	if err != nil {
+		return nil, fmt.Errorf("aprengine: %w", err)
 	}
 	if err := ctx.Err(); err != nil {
 		return nil, err

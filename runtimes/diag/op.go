@@ -170,7 +170,7 @@ func CompareOp(ctx context.Context, a, b *model.Weights, o OpOptions) (*OpResult
 		return nil, fmt.Errorf("diag: no layer %d (the model has %d)", o.Layer, ca.NLayer)
 	}
 	for _, s := range slots {
-		if _, _, ok := s.Inputs(ca.Arch.QKNorm); !ok || s.Global() || (s == probes.QNorm || s == probes.KNorm) && !ca.Arch.QKNorm {
+		if _, _, ok := s.Inputs(ca.Arch.QKNorm); !ok || s.Global() {
 			return nil, fmt.Errorf("diag: slot %s has no operation to replay in a %s layer", s, ca.Arch.Name)
 		}
 	}

@@ -31,31 +31,10 @@ func (e *Engine) ReplayLayer(ctx context.Context, l int, x []float32, rec *probe
 // input, needed by attn_norm and attn_resid. The result is the slot's value.
 func (e *Engine) ReplayOp(ctx context.Context, l int, out probes.Slot, x []float32, in map[probes.Slot][]float32) ([]float32, error) {
 	c := e.cfg
-	need, needX, ok := out.Inputs(c.Arch.QKNorm)
-	if !ok {
-		return nil, fmt.Errorf("ggufengine: slot %s has no replayable operation", out)
-	}
-	if l < 0 || l >= c.NLayer {
-		return nil, fmt.Errorf("ggufengine: no layer %d", l)
-	}
 	dims := probes.Dims{Embd: c.NEmbd, Heads: c.NHead, KVHeads: c.NHeadKV, HeadDim: c.HeadDim, FF: c.NFF, Vocab: c.NVocab}
-	T := -1
-	check := func(name string, v []float32, perToken int) error {
-		if perToken <= 0 || len(v) == 0 || len(v)%perToken != 0 || (T >= 0 && len(v)/perToken != T) {
-			return fmt.Errorf("ggufengine: replay %s: input %s has %d values, not T×%d", out, name, len(v), perToken)
-		}
-		T = len(v) / perToken
-		return nil
-	}
-	for _, s := range need {
-		if err := check(s.String(), in[s], s.PerToken(dims)); err != nil {
-			return nil, err
-		}
-	}
-	if needX {
-		if err := check("layer input", x, c.NEmbd); err != nil {
-			return nil, err
-		}
+	need, _, T, err := probes.CheckReplay(out, c.Arch.QKNorm, c.NLayer, l, dims, x, in)
+	if err != nil {
+		return nil, fmt.Errorf("ggufengine: %w", err)
 	}
 	if err := ctx.Err(); err != nil {
 		return nil, err
