@@ -15,7 +15,7 @@
 //     lane j sums the columns i ≡ j (mod 16) in order, each step one f32
 //     fused multiply-add (a single rounding), and the lanes are folded in
 //     halves (j+8, j+4, j+2, j+1) with f32 adds — dot.go states it exactly
-//     and fma32 is its correctly rounded pure-Go FMA. This is neither
+//     and fp32.FMA is the correctly rounded pure-Go FMA. This is neither
 //     ggml's order (ggml quantizes the activations, or for f32 weights
 //     sums 64-element steps in four registers or tinyBLAS tiles) nor a
 //     shortcut: every product enters its lane's sum exactly, rounded once

@@ -1,6 +1,6 @@
 package aprengine
 
-import "math"
+import "github.com/layerwise/parity/runtimes/fp32"
 
 // This file defines, in plain Go, the one inner product every matmul of
 // the engine computes, and the block kernel that computes many of them at
@@ -10,7 +10,7 @@ import "math"
 // The product, exactly: out = Σ w[i]·x[i] over sixteen lanes. Lane j
 // (0 ≤ j < 16) holds the f32 running sum of the columns i ≡ j (mod 16), in
 // increasing order of i, each step one fused multiply-add rounded once to
-// f32 (s = fma(w[i], x[i], s), starting from +0). The lanes are then
+// f32 (s = fp32.FMA(w[i], x[i], s), starting from +0). The lanes are then
 // folded in halves with f32 adds: lane j += lane j+8, then j += j+4,
 // j += j+2, j += j+1, and lane 0 is the result. This is the natural shape
 // of a 16-lane FMA loop and its horizontal sum, so SIMD code computes it
@@ -22,45 +22,13 @@ import "math"
 // lanes is the sixteen running sums of one output.
 type lanes = [16]float32
 
-// fma32 returns a·b + c rounded once to f32 (round to nearest, ties to
-// even), as an f32 FMA instruction does. The product of two f32 values is
-// exact in float64, but a float64 sum followed by a conversion to f32
-// would round twice; instead the float64 sum is rounded to odd (TwoSum
-// gives its exact error; an inexact sum with an even last bit moves one
-// ulp towards the exact value), and rounding a round-to-odd result with
-// 53 ≥ 24+2 bits to f32 is the correct rounding of the exact value.
-// NaN and infinite results are those of float64 arithmetic (a NaN payload
-// may differ from the hardware's; every NaN is a NaN).
-func fma32(a, b, c float32) float32 {
-	p := float64(float64(a) * float64(b)) // exact: 48 significant bits, no overflow or underflow
-	cc := float64(c)
-	s := p + cc
-	if s == 0 || math.IsInf(s, 0) || math.IsNaN(s) {
-		// A zero sum of finite values is exact; Inf and NaN need no rounding.
-		return float32(s)
-	}
-	bv := s - p
-	e := (p - (s - bv)) + (cc - bv) // s + e = p + c exactly
-	if e != 0 {
-		if bits := math.Float64bits(s); bits&1 == 0 {
-			if (e > 0) == (s > 0) {
-				bits++ // the exact value is further from zero
-			} else {
-				bits--
-			}
-			s = math.Float64frombits(bits)
-		}
-	}
-	return float32(s)
-}
-
 // accumulate adds the columns of w·x to the lanes s: column i goes to lane
 // i mod 16, in order. w and x must start at a column that is a multiple of
 // sixteen (so chunks can be added one after another).
 func accumulate(s *lanes, w, x []float32) {
 	x = x[:len(w)]
 	for i, v := range w {
-		s[i&15] = fma32(v, x[i], s[i&15])
+		s[i&15] = fp32.FMA(v, x[i], s[i&15])
 	}
 }
 

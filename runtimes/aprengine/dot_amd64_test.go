@@ -13,6 +13,8 @@ import (
 	"testing"
 
 	"golang.org/x/sys/cpu"
+
+	"github.com/layerwise/parity/runtimes/fp32"
 )
 
 // isaKernels lists the assembly kernel sets this CPU can run with their
@@ -98,7 +100,7 @@ func TestDotBlockAssemblyMatchesGo(t *testing.T) {
 	}
 }
 
-// TestFMA32MatchesHardware feeds fma32's hardest cases and a million
+// TestFMA32MatchesHardware feeds fp32.FMA's hardest cases and a million
 // random triples through the one-token kernel (each lane one hardware
 // FMA: lane j of output 0 becomes fma(w[j], x[j], acc[j])) and compares.
 func TestFMA32MatchesHardware(t *testing.T) {
@@ -118,12 +120,12 @@ func TestFMA32MatchesHardware(t *testing.T) {
 			}
 			want := make([]float32, 16)
 			for j := range want {
-				want[j] = fma32(w[j], x[j], acc[0][j])
+				want[j] = fp32.FMA(w[j], x[j], acc[0][j])
 			}
 			set.kernels[0](&w[0], 16, &x[0], 16, 1, &acc[0])
 			for j, g := range acc[0][:] {
 				if !sameBits(g, want[j]) {
-					t.Fatalf("%s: fma(%g, %g, c) = %g (%#x) in hardware, fma32 %g (%#x)", name, w[j], x[j], g, math.Float32bits(g), want[j], math.Float32bits(want[j]))
+					t.Fatalf("%s: fma(%g, %g, c) = %g (%#x) in hardware, fp32.FMA %g (%#x)", name, w[j], x[j], g, math.Float32bits(g), want[j], math.Float32bits(want[j]))
 				}
 			}
 		}

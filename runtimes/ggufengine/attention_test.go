@@ -4,6 +4,8 @@ import (
 	"math"
 	"math/rand/v2"
 	"testing"
+
+	"github.com/layerwise/parity/runtimes/fp32"
 )
 
 // attendPadded is attention written the way ggml lays it out: full rows of
@@ -56,7 +58,7 @@ func attendPadded(q, kc, vc []float32, T, pos0, nHead, nHeadKV, hd int, scale fl
 				if T >= 2 && hd%4 == 0 {
 					var lanes [16]float32
 					for j := range col {
-						lanes[j%16] = fma32(col[j], row[j], lanes[j%16])
+						lanes[j%16] = fp32.FMA(col[j], row[j], lanes[j%16])
 					}
 					v = reduceAdd16(&lanes)
 				} else {

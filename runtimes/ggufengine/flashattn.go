@@ -4,6 +4,8 @@ import (
 	"math"
 
 	"github.com/layerwise/parity/runtimes/quant"
+
+	"github.com/layerwise/parity/runtimes/fp32"
 )
 
 // This file reproduces ggml-cpu's flash attention,
@@ -160,7 +162,7 @@ func flashOneChunkRow(acc, q16, k, v []float32, stride, lo, hi int, scale float3
 			vs = glibcExpf(s - M)
 		}
 		madF16(acc, v[j*stride:j*stride+hd], vs)
-		S = fma32(S, ms, vs)
+		S = fp32.FMA(S, ms, vs)
 	}
 	return M, S
 }
@@ -186,9 +188,9 @@ func flashReduce(dst, parts, m, s []float32) {
 		mn := max(M, m[c])
 		a, b := glibcExpf(M-mn), glibcExpf(m[c]-mn)
 		for i, p := range parts[c*hd : (c+1)*hd] {
-			dst[i] = fma32(dst[i], a, float32(p*b))
+			dst[i] = fp32.FMA(dst[i], a, float32(p*b))
 		}
-		S = fma32(S, a, float32(s[c]*b))
+		S = fp32.FMA(S, a, float32(s[c]*b))
 		M = mn
 	}
 	if S != 0 {
@@ -227,7 +229,7 @@ func flashTiledRow(dst, q, k, v []float32, stride, n int, scale float32) {
 			kr := k[(ic+c)*stride : (ic+c)*stride+hd]
 			var a float32
 			for d, x := range q {
-				a = fma32(x, kr[d], a)
+				a = fp32.FMA(x, kr[d], a)
 			}
 			kq[c] = a * scale
 			tileMax = max(tileMax, kq[c])
@@ -293,7 +295,7 @@ func vecDotF16(x, y []float32) float32 {
 // f16(y + x·v), which GCC contracts the same way.
 func madF16(y, x []float32, v float32) {
 	for i, xi := range x[:len(y)] {
-		y[i] = f16Round(fma32(xi, v, y[i]))
+		y[i] = f16Round(fp32.FMA(xi, v, y[i]))
 	}
 }
 

@@ -4,6 +4,8 @@ import (
 	"math"
 
 	"github.com/layerwise/parity/runtimes/quant"
+
+	"github.com/layerwise/parity/runtimes/fp32"
 )
 
 // This file holds the element-wise and row-wise operations of the forward
@@ -83,8 +85,8 @@ func ropeHead(x, cache []float32, nDims int, neox bool) {
 		}
 		x0, x1 := x[a], x[b]
 		if i0/2 < fusedPairs {
-			x[a] = fma32(x0, c, -float32(x1*s))
-			x[b] = fma32(x0, s, float32(x1*c))
+			x[a] = fp32.FMA(x0, c, -float32(x1*s))
+			x[b] = fp32.FMA(x0, s, float32(x1*c))
 		} else {
 			// The conversions keep Go from fusing on FMA targets.
 			x[a] = float32(x0*c) - float32(x1*s)

@@ -1,6 +1,10 @@
 package ggufengine
 
-import "math"
+import (
+	"math"
+
+	"github.com/layerwise/parity/runtimes/fp32"
+)
 
 // This file emulates, in pure Go and bit for bit, the float32 SIMD kernels
 // ggml-cpu runs on an x86 machine with AVX-512F and AVX-512DQ at llama.cpp
@@ -11,7 +15,7 @@ import "math"
 // Every emulated instruction is a correctly rounded float32 operation
 // (round to nearest even, no flush-to-zero: ggml-cpu does not set FTZ/DAZ),
 // so the only things to reproduce are the operation order and which steps
-// are fused multiply-adds. Go has no float32 FMA; fma32 provides one.
+// are fused multiply-adds. Go has no float32 FMA; fp32.FMA provides one.
 //
 // Intrinsics fix most of that; where plain C is compiled (loop leftovers,
 // RoPE), the order and the contractions are GCC 12's at -O3 -march=native,
@@ -19,64 +23,6 @@ import "math"
 // dumped tensor these functions produce matches bit for bit, and so do
 // ggml's vec.cpp kernels compiled that way on an AVX-512 machine and run on
 // random inputs of every length up to 520.
-
-// fma32 returns a·b+c rounded once to float32, as vfmadd…ps does.
-//
-// float32(math.FMA(a, b, c)) would round twice (to float64, then to
-// float32) and can be wrong when the float64 result lands exactly halfway
-// between two float32 values. Here a·b is exact in float64 (24+24 bits) and
-// s = a·b + c is rounded once to float64. Rounding s to float32 equals
-// rounding the exact sum unless s is a float32 midpoint, and a midpoint has
-// the 29 bits below float32 precision equal to 1000…0 (normal range) or
-// all zero (subnormal range, where fewer bits are kept); only for those
-// patterns is the rounding error of s needed (fma32Midpoint).
-func fma32(a, b, c float32) float32 {
-	if r, ok := fma32Fast(a, b, c); ok {
-		return r
-	}
-	return fma32Midpoint(a, b, c)
-}
-
-// fma32Fast is fma32 without the midpoint case: ok is false when s is a
-// possible float32 midpoint and fma32Midpoint must decide. It is small
-// enough to inline, which the hot loops rely on.
-func fma32Fast(a, b, c float32) (r float32, ok bool) {
-	// a·b is exact in float64, so it makes no difference whether the
-	// compiler fuses this line.
-	s := float64(a)*float64(b) + float64(c)
-	low := math.Float64bits(s) & (1<<29 - 1)
-	return float32(s), low != 1<<28 && low != 0
-}
-
-// fma32Midpoint is fma32's slow path: with s = fl64(a·b + c), the error
-// e = (a·b + c) − s comes exactly from Knuth's TwoSum, and when s lies
-// exactly halfway between two float32 values the sign of e picks the side
-// the exact sum is on.
-func fma32Midpoint(a, b, c float32) float32 {
-	p, cd := float64(a)*float64(b), float64(c)
-	s := p + cd
-	r := float32(s)
-	if float64(r) == s || math.IsInf(s, 0) || math.IsNaN(s) {
-		return r
-	}
-	bv := s - p
-	e := (p - (s - bv)) + (cd - bv)
-	if e == 0 {
-		return r
-	}
-	// The other float32 neighbour of s.
-	o := math.Nextafter32(r, float32(math.Inf(1)))
-	if float64(r) > s {
-		o = math.Nextafter32(r, float32(math.Inf(-1)))
-	}
-	if (float64(r)+float64(o))/2 != s {
-		return r // not a midpoint: s and s+e round the same way
-	}
-	if (e > 0) == (float64(o) > float64(r)) {
-		return o
-	}
-	return r
-}
 
 // reduceAdd16 is _mm512_reduce_add_ps: a halving tree over the 16 lanes,
 // v[i]+v[i+8], then +4, +2, +1 (GCC's and Clang's expansions agree).
@@ -94,12 +40,12 @@ func reduceAdd16(v *[16]float32) float32 {
 // i goes to lane i%64, which is ggml_vec_dot_f32's accumulator (i/16)%4,
 // element i%16; with 16 lanes (tinyBLAS), to lane i%16.
 
-// fmaLane does *a = fma32(x, y, *a), with fma32Fast inlined into it.
+// fmaLane does *a = fp32.FMA(x, y, *a), with fp32.FMAFast inlined into it.
 func fmaLane(a *float32, x, y float32) {
-	if r, ok := fma32Fast(x, y, *a); ok {
+	if r, ok := fp32.FMAFast(x, y, *a); ok {
 		*a = r
 	} else {
-		*a = fma32Midpoint(x, y, *a)
+		*a = fp32.FMA(x, y, *a)
 	}
 }
 
@@ -134,7 +80,7 @@ func vecDotF32(x, y []float32) float32 {
 		if i < unfused {
 			sum += float32(x[i] * y[i])
 		} else {
-			sum = fma32(x[i], y[i], sum)
+			sum = fp32.FMA(x[i], y[i], sum)
 		}
 	}
 	return sum
@@ -154,7 +100,7 @@ func dot64Go(x, y []float32) float32 {
 	return reduceVecDot(&acc)
 }
 
-// axpy does acc[i] = fma32(x[i], a, acc[i]) for every i: one position's
+// axpy does acc[i] = fp32.FMA(x[i], a, acc[i]) for every i: one position's
 // product added into a row of lanes. The amd64 build replaces it with an
 // assembly twin.
 var axpy = axpyGo
@@ -178,7 +124,7 @@ func axpyGo(acc, x []float32, a float32) {
 // differently.
 func vExpf(x float32) float32 {
 	const r = float32(0x1.8p23)
-	z := fma32(x, 0x1.715476p+0, r)
+	z := fp32.FMA(x, 0x1.715476p+0, r)
 	n := z - r
 	if math.Abs(float64(n)) > 192 { // _CMP_GT_OQ: NaN compares false
 		if n <= 0 {
@@ -186,12 +132,12 @@ func vExpf(x float32) float32 {
 		}
 		return float32(math.Inf(1))
 	}
-	b := fma32(-n, 0x1.7f7d1cp-20, fma32(-n, 0x1.62e4p-1, x))
+	b := fp32.FMA(-n, 0x1.7f7d1cp-20, fp32.FMA(-n, 0x1.62e4p-1, x))
 	u := float32(b * b)
-	j := fma32(
-		fma32(fma32(0x1.0e4020p-7, b, 0x1.573e2ep-5), u, fma32(0x1.555e66p-3, b, 0x1.fffdb6p-2)),
+	j := fp32.FMA(
+		fp32.FMA(fp32.FMA(0x1.0e4020p-7, b, 0x1.573e2ep-5), u, fp32.FMA(0x1.555e66p-3, b, 0x1.fffdb6p-2)),
 		u,
-		fma32(0x1.ffffecp-1, b, 1))
+		fp32.FMA(0x1.ffffecp-1, b, 1))
 	// scalef: j·2ⁿ rounded once (the float64 product is exact).
 	return float32(math.Ldexp(float64(j), int(n)))
 }

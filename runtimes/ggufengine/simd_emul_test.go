@@ -2,60 +2,9 @@ package ggufengine
 
 import (
 	"math"
-	"math/big"
 	"math/rand/v2"
 	"testing"
 )
-
-// exactFMA32 is a·b+c computed exactly and rounded once to float32.
-func exactFMA32(a, b, c float32) float32 {
-	p := new(big.Float).SetPrec(200).Mul(big.NewFloat(float64(a)), big.NewFloat(float64(b)))
-	p.Add(p, big.NewFloat(float64(c)))
-	f, _ := p.Float32()
-	return f
-}
-
-func TestFMA32RoundsOnce(t *testing.T) {
-	r := rand.New(rand.NewPCG(1, 2))
-	rnd := func() float32 {
-		// Random sign, mantissa and an exponent spread wide enough for
-		// c to sit anywhere relative to a·b.
-		m := 1 + r.Float64()
-		f := float32(math.Ldexp(m, r.IntN(60)-30))
-		if r.IntN(2) == 0 {
-			f = -f
-		}
-		return f
-	}
-	for i := 0; i < 200000; i++ {
-		a, b, c := rnd(), rnd(), rnd()
-		if i%4 == 0 {
-			// Force the hard case: c cancels most of a·b, or sits just
-			// below its last bits.
-			c = -float32(float64(a) * float64(b))
-			c = math.Nextafter32(c, 0)
-		}
-		want := exactFMA32(a, b, c)
-		if got := fma32(a, b, c); math.Float32bits(got) != math.Float32bits(want) {
-			t.Fatalf("fma32(%g, %g, %g) = %g, want %g", a, b, c, got, want)
-		}
-	}
-	// A case that defeats float32(math.FMA(...)): with a = b = 1+2⁻¹²,
-	// a·b = 1 + 2⁻¹¹ + 2⁻²⁴ is exactly halfway between two float32 values;
-	// adding c = 2⁻⁶⁰ moves it above the midpoint, but the float64 sum
-	// rounds back onto the midpoint, which then rounds to even (down).
-	a, b, c := float32(1+0x1p-12), float32(1+0x1p-12), float32(0x1p-60)
-	want := exactFMA32(a, b, c)
-	if want != float32(1+0x1p-11+0x1p-23) {
-		t.Fatalf("big.Float gives %g for the midpoint case", want)
-	}
-	if got := fma32(a, b, c); got != want {
-		t.Errorf("fma32(%g, %g, %g) = %.10g, want %.10g", a, b, c, got, want)
-	}
-	if float32(math.FMA(float64(a), float64(b), float64(c))) == want {
-		t.Errorf("the midpoint case no longer shows double rounding")
-	}
-}
 
 // ulpErr is |got − want| in units of the float32 spacing at want
 // (2^(e−24) for want in [2^(e−1), 2^e), normal range).

@@ -76,7 +76,7 @@
 // hsum_amd64.h (cmd/asm expands macros per file).
 //
 // What it must not do: import anything of this project but runtimes/ggml
-// (and golang.org/x/sys/cpu); read files (callers hand it bytes);
+// and runtimes/fp32 (and golang.org/x/sys/cpu); read files (callers hand it bytes);
 // approximate (a kernel that cannot be bit-exact with its C counterpart
 // documents the difference, as the dot kernels do for AVX2 summation
 // order); let an assembly kernel differ from its Go twin by a bit.

@@ -1,9 +1,11 @@
 package quant
 
+import "github.com/layerwise/parity/runtimes/fp32"
+
 // The float orders of ggml-cpu's x86 kernels as the recording build runs
 // them (KernelX86AVX512, kernel.go): GCC 12, -march=native on an AVX-512
 // (F, BW, DQ, VL; no AVX512-FP16 arithmetic in these paths) CPU, so FMA is
-// available and every intrinsic fmadd is one rounding (fma32). Integer
+// available and every intrinsic fmadd is one rounding (fp32.FMA). Integer
 // block sums are exact int32 in both C and Go; what each function fixes is
 // which integers become separate float lanes, how the lanes are scaled and
 // accumulated, and the reduction tree. Each C counterpart is named in the
@@ -20,7 +22,7 @@ func dotF32Tiny(n int, w, a []byte) float32 {
 	for i := 0; i < len(w); i += 64 {
 		x, y := (*[64]byte)(w[i:]), (*[64]byte)(a[i:])
 		for l := range acc {
-			acc[l] = fma32(f32(x[4*l:]), f32(y[4*l:]), acc[l])
+			acc[l] = fp32.FMA(f32(x[4*l:]), f32(y[4*l:]), acc[l])
 		}
 	}
 	return reduce16(&acc)
@@ -35,7 +37,7 @@ func dotF16Tiny(n int, w, a []byte) float32 {
 	for i := 0; i < len(w); i += 32 {
 		x, y := (*[32]byte)(w[i:]), (*[32]byte)(a[i:])
 		for l := range acc {
-			acc[l] = fma32(f16(x[2*l:]), f16(y[2*l:]), acc[l])
+			acc[l] = fp32.FMA(f16(x[2*l:]), f16(y[2*l:]), acc[l])
 		}
 	}
 	return reduce16(&acc)
@@ -56,7 +58,7 @@ func dotF32Vec(n int, w, a []byte) float32 {
 		x, y := (*[256]byte)(w[4*i:]), (*[256]byte)(a[4*i:])
 		for j := range acc {
 			for l := range acc[j] {
-				acc[j][l] = fma32(f32(x[64*j+4*l:]), f32(y[64*j+4*l:]), acc[j][l])
+				acc[j][l] = fp32.FMA(f32(x[64*j+4*l:]), f32(y[64*j+4*l:]), acc[j][l])
 			}
 		}
 	}
@@ -73,7 +75,7 @@ func f32VecTail(n int, w, a []byte, sumf float32) float32 {
 		sumf += float32(f32(w[4*i:]) * f32(a[4*i:]))
 	}
 	for ; i < n; i++ {
-		sumf = fma32(f32(w[4*i:]), f32(a[4*i:]), sumf)
+		sumf = fp32.FMA(f32(w[4*i:]), f32(a[4*i:]), sumf)
 	}
 	return sumf
 }
@@ -90,7 +92,7 @@ func dotF16Vec(n int, w, a []byte) float32 {
 		x, y := (*[128]byte)(w[2*i:]), (*[128]byte)(a[2*i:])
 		for j := range acc {
 			for l := range acc[j] {
-				acc[j][l] = fma32(f16(x[32*j+2*l:]), f16(y[32*j+2*l:]), acc[j][l])
+				acc[j][l] = fp32.FMA(f16(x[32*j+2*l:]), f16(y[32*j+2*l:]), acc[j][l])
 			}
 		}
 	}
@@ -133,7 +135,7 @@ func dotQ8_0X86(n int, w, a []byte) float32 {
 			for b := 2 + 4*i; b < 6+4*i; b++ {
 				s += int32(int8(x[b])) * int32(int8(y[b]))
 			}
-			acc[i] = fma32(d, float32(s), acc[i])
+			acc[i] = fp32.FMA(d, float32(s), acc[i])
 		}
 	}
 	return hsum8(&acc)
@@ -179,7 +181,7 @@ func dotQ6_KX86(n int, w, a []byte) float32 {
 		d := f32(y[0:]) * f16(x[208:])
 		for i := range acc {
 			sub := q8KBsum(y, 2*i)*int32(int8(sc[2*i])) + q8KBsum(y, 2*i+1)*int32(int8(sc[2*i+1]))
-			acc[i] = fma32(d, float32(lane[i]-sub<<5), acc[i])
+			acc[i] = fp32.FMA(d, float32(lane[i]-sub<<5), acc[i])
 		}
 	}
 	return hsum8(&acc)
@@ -224,14 +226,14 @@ func dotQ4_KRepacked(n int, w, a []byte, perPair bool) float32 {
 			isum += int32(s1)*lo + int32(s2)*hi
 			imin += int32(m1)*(q8KBsum(y, 4*c)+q8KBsum(y, 4*c+1)) + int32(m2)*(q8KBsum(y, 4*c+2)+q8KBsum(y, 4*c+3))
 			if perPair {
-				acc = fma32(float32(isum), d, acc)
-				accMin = fma32(float32(imin), dmin, accMin)
+				acc = fp32.FMA(float32(isum), d, acc)
+				accMin = fp32.FMA(float32(imin), dmin, accMin)
 				isum, imin = 0, 0
 			}
 		}
 		if !perPair {
-			acc = fma32(float32(isum), d, acc)
-			accMin = fma32(float32(imin), dmin, accMin)
+			acc = fp32.FMA(float32(isum), d, acc)
+			accMin = fp32.FMA(float32(imin), dmin, accMin)
 		}
 	}
 	return acc - accMin
@@ -263,7 +265,7 @@ func dotQ4_KX86(n int, w, a []byte) float32 {
 		for k := range accM {
 			p0 := q8KBsum(y, 4*k) + q8KBsum(y, 4*k+1)
 			p1 := q8KBsum(y, 4*k+2) + q8KBsum(y, 4*k+3)
-			accM[k] = fma32(dmin, float32(mins[2*k]*p0+mins[2*k+1]*p1), accM[k])
+			accM[k] = fp32.FMA(dmin, float32(mins[2*k]*p0+mins[2*k+1]*p1), accM[k])
 		}
 		var lane [8]int32
 		for j := 0; j < 4; j++ {
@@ -276,7 +278,7 @@ func dotQ4_KX86(n int, w, a []byte) float32 {
 		}
 		d := yd * f16(x[0:])
 		for i := range acc {
-			acc[i] = fma32(d, float32(lane[i]), acc[i])
+			acc[i] = fp32.FMA(d, float32(lane[i]), acc[i])
 		}
 	}
 	return hsum8(&acc) + ((accM[0] + accM[2]) + (accM[1] + accM[3]))

@@ -3,7 +3,6 @@ package quant
 import (
 	"bufio"
 	"math"
-	"math/big"
 	"os"
 	"strconv"
 	"strings"
@@ -174,45 +173,5 @@ func TestX86KernelMatchesGGML(t *testing.T) {
 	}
 	if genericDiffers == 0 {
 		t.Error("the generic order matches ggml's x86 kernels on every case; the cases cannot tell orders apart")
-	}
-}
-
-// TestFMA32 compares fma32 with a·b+c computed exactly and rounded once,
-// including operands chosen so that a float64 sum lands on a float32 tie.
-func TestFMA32(t *testing.T) {
-	exact := func(a, b, c float32) float32 {
-		p := new(big.Float).SetPrec(256).Mul(big.NewFloat(float64(a)), big.NewFloat(float64(b)))
-		p.Add(p, big.NewFloat(float64(c)))
-		f, _ := p.Float32()
-		return f
-	}
-	s := uint32(1)
-	rnd := func() float32 {
-		s ^= s << 13
-		s ^= s >> 17
-		s ^= s << 5
-		return math.Float32frombits(s&0x807fffff | uint32(110+s%40)<<23)
-	}
-	cases := [][3]float32{
-		{1 + 0x1p-23, 1 + 0x1p-23, -1},      // product needs 47 bits
-		{1 + 0x1p-12, 1 + 0x1p-12, 0x1p-60}, // 1 + 2^-11 + 2^-24 + tiny: just above a tie
-		{1 + 0x1p-12, 1 + 0x1p-12, -0x1p-60},
-		{3, 5, -15},
-		{float32(math.Inf(1)), 1, 1},
-	}
-	for i := 0; i < 200000; i++ {
-		cases = append(cases, [3]float32{rnd(), rnd(), rnd()})
-	}
-	for i := 0; i < 20000; i++ { // results near and below the smallest normal
-		cases = append(cases, [3]float32{rnd() * 0x1p-70, rnd() * 0x1p-60, rnd() * 0x1p-126})
-	}
-	for _, c := range cases {
-		got, want := fma32(c[0], c[1], c[2]), exact(c[0], c[1], c[2])
-		if math.IsInf(float64(c[0]), 0) {
-			want = c[0]
-		}
-		if math.Float32bits(got) != math.Float32bits(want) {
-			t.Fatalf("fma32(%g, %g, %g) = %g, want %g", c[0], c[1], c[2], got, want)
-		}
 	}
 }
