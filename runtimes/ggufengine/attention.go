@@ -6,6 +6,7 @@ import (
 
 	"github.com/layerwise/parity/runtimes/faults"
 	"github.com/layerwise/parity/runtimes/ggml"
+	"github.com/layerwise/parity/runtimes/quant"
 )
 
 // attention computes s.ctx = softmax(Q·Kᵀ/√hd + causal mask)·V per head,
@@ -41,7 +42,7 @@ func (e *Engine) attention(l int, s *scratch, kv *kvLayer, pos0 int) {
 //
 //   - kq = mul_mat(K, Q). Q is a permuted, non-contiguous view, so neither
 //     llamafile_sgemm call site applies and every score is one
-//     ggml_vec_dot_f32 of length hd (vecDotF32).
+//     ggml_vec_dot_f32 of length hd (quant.VecDotF32).
 //   - soft_max_ext(kq, mask, scale) over a row of n_kv = max(256,
 //     pad(used cells, 256)) scores (softMax).
 //   - kqv = mul_mat(V, kq) with V the transposed V cache: output dimension i
@@ -97,7 +98,7 @@ func attend(dst, q, kc, vc []float32, T, pos0, nHead, nHeadKV, hd int, scale flo
 			}
 			p := scores[:n]
 			for j := range p {
-				p[j] = vecDotF32(kc[j*kvd+kvh*hd:j*kvd+(kvh+1)*hd], qh)
+				p[j] = quant.VecDotF32(kc[j*kvd+kvh*hd:j*kvd+(kvh+1)*hd], qh)
 			}
 			softMax(p, scale)
 			if roundF16Probs {

@@ -6,6 +6,7 @@ import (
 	"testing"
 
 	"github.com/layerwise/parity/runtimes/fp32"
+	"github.com/layerwise/parity/runtimes/quant"
 )
 
 // attendPadded is attention written the way ggml lays it out: full rows of
@@ -27,7 +28,7 @@ func attendPadded(q, kc, vc []float32, T, pos0, nHead, nHeadKV, hd int, scale fl
 				if j < nTot {
 					k = kc[j*kvd+kvh*hd : j*kvd+(kvh+1)*hd]
 				}
-				row[j] = vecDotF32(k, qh) * scale
+				row[j] = quant.VecDotF32(k, qh) * scale
 				if j > pos0+t {
 					row[j] += float32(math.Inf(-1))
 				}
@@ -62,7 +63,7 @@ func attendPadded(q, kc, vc []float32, T, pos0, nHead, nHeadKV, hd int, scale fl
 					}
 					v = reduceAdd16(&lanes)
 				} else {
-					v = vecDotF32(col, row) // nKV is a multiple of 64
+					v = quant.VecDotF32(col, row) // nKV is a multiple of 64
 				}
 				out[t*qd+h*hd+i] = v
 			}

@@ -4,13 +4,10 @@ package ggufengine
 
 import "golang.org/x/sys/cpu"
 
-// Assembly twins of dot64 and axpy (simd_amd64.s) for CPUs with AVX2 and
+// Assembly twins of axpy and siluVec (simd_amd64.s) for CPUs with AVX2 and
 // FMA: every lane is a hardware FMA chain in the same order and the
 // reduction is the same tree, so they return the Go versions' bits
 // (simd_amd64_test.go). Build with -tags noasm to run the Go versions.
-
-//go:noescape
-func dot64AVX2(x, y *float32, n64 int) float32
 
 //go:noescape
 func axpyAVX2(acc, x *float32, a float32, n8 int)
@@ -23,13 +20,6 @@ var hasAVX2 = cpu.X86.HasAVX2 && cpu.X86.HasFMA
 func init() {
 	if !hasAVX2 {
 		return
-	}
-	dot64 = func(x, y []float32) float32 {
-		if len(x) < 64 {
-			return dot64Go(x, y)
-		}
-		_ = y[len(x)-1]
-		return dot64AVX2(&x[0], &y[0], len(x)/64)
 	}
 	siluVec = func(x []float32) {
 		n8 := len(x) / 8

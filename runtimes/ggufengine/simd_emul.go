@@ -60,46 +60,6 @@ func reduceVecDot(acc *[64]float32) float32 {
 	return reduceAdd16(&v)
 }
 
-// vecDotF32 is ggml_vec_dot_f32 (vec.cpp) in the AVX-512 build:
-// GGML_F32_STEP 64, GGML_F32_EPR 16, so four 16-lane accumulators for the
-// first n&^63 elements, reduced by reduceVecDot. The remaining n%64
-// elements go through the scalar loop `sumf += x[i]*y[i]` on the float32
-// sum, which GCC vectorizes: chunks of 16 and then 8 products are rounded
-// on their own and added in order, and only the last n%8 elements are
-// contracted into FMAs. (The head-8 stories260K dumps, whose Q·K dots are
-// one 8-chunk, match only with unfused products there.)
-//
-// (An AVX2 build has GGML_F32_STEP 32 with four 8-lane accumulators and an
-// 8-lane final reduction.)
-func vecDotF32(x, y []float32) float32 {
-	n := len(x)
-	np := n &^ 63
-	sum := dot64(x[:np], y[:np])
-	unfused := np + (n-np)&^7
-	for i := np; i < n; i++ {
-		if i < unfused {
-			sum += float32(x[i] * y[i])
-		} else {
-			sum = fp32.FMA(x[i], y[i], sum)
-		}
-	}
-	return sum
-}
-
-// dot64 returns reduceVecDot of the 64 lanes of len(x) (a multiple of 64)
-// products, position i fused into lane i%64 in order: vecDotF32's SIMD
-// part. The amd64 build replaces it with an assembly twin.
-var dot64 = dot64Go
-
-func dot64Go(x, y []float32) float32 {
-	var acc [64]float32
-	y = y[:len(x)]
-	for i := range x {
-		fmaLane(&acc[i&63], x[i], y[i])
-	}
-	return reduceVecDot(&acc)
-}
-
 // axpy does acc[i] = fp32.FMA(x[i], a, acc[i]) for every i: one position's
 // product added into a row of lanes. The amd64 build replaces it with an
 // assembly twin.

@@ -1,6 +1,11 @@
 package quant
 
-import "github.com/layerwise/parity/runtimes/fp32"
+import (
+	"encoding/binary"
+	"unsafe"
+
+	"github.com/layerwise/parity/runtimes/fp32"
+)
 
 // The float orders of ggml-cpu's x86 kernels as the recording build runs
 // them (KernelX86AVX512, kernel.go): GCC 12, -march=native on an AVX-512
@@ -63,6 +68,34 @@ func dotF32Vec(n int, w, a []byte) float32 {
 		}
 	}
 	return f32VecTail(n, w, a, reduce4x16(&acc))
+}
+
+// VecDotF32 is dotF32Vec (ggml_vec_dot_f32 in the recording build's
+// order) of two float32 slices of the same length, through the same
+// assembly where the CPU has it: ggufengine's f32 attention scores are
+// this dot. It reads the slices' memory as the little-endian rows the
+// kernels take; a big-endian host gets a little-endian copy first.
+func VecDotF32(x, y []float32) float32 {
+	y = y[:len(x)]
+	if len(x) == 0 {
+		return 0
+	}
+	return x86Kernels.f32Vec(len(x), leBytes(x), leBytes(y))
+}
+
+var hostLittleEndian = binary.NativeEndian.Uint16([]byte{1, 0}) == 1
+
+// leBytes returns v's values as little-endian float32 bytes: v's own
+// memory on a little-endian host.
+func leBytes(v []float32) []byte {
+	if hostLittleEndian {
+		return unsafe.Slice((*byte)(unsafe.Pointer(unsafe.SliceData(v))), 4*len(v))
+	}
+	b := make([]byte, 4*len(v))
+	for i, f := range v {
+		putF32(b[4*i:], f)
+	}
+	return b
 }
 
 // f32VecTail adds dotF32Vec's leftover elements n&^63 .. n−1 to sumf.

@@ -3,6 +3,7 @@ package quant
 import (
 	"bufio"
 	"math"
+	"math/rand/v2"
 	"os"
 	"strconv"
 	"strings"
@@ -173,5 +174,24 @@ func TestX86KernelMatchesGGML(t *testing.T) {
 	}
 	if genericDiffers == 0 {
 		t.Error("the generic order matches ggml's x86 kernels on every case; the cases cannot tell orders apart")
+	}
+}
+
+// TestVecDotF32 checks the float-slice entry against dotF32Vec on the same
+// values written as little-endian rows, bit for bit, for lengths around
+// the 64-element steps and the 8- and 16-element leftovers.
+func TestVecDotF32(t *testing.T) {
+	r := rand.New(rand.NewPCG(21, 22))
+	for n := 0; n < 200; n++ {
+		x, y := make([]float32, n), make([]float32, n)
+		xb, yb := make([]byte, 4*n), make([]byte, 4*n)
+		for i := range x {
+			x[i], y[i] = float32(r.NormFloat64()), float32(r.NormFloat64()*1e3)
+			putF32(xb[4*i:], x[i])
+			putF32(yb[4*i:], y[i])
+		}
+		if got, want := VecDotF32(x, y), dotF32Vec(n, xb, yb); math.Float32bits(got) != math.Float32bits(want) {
+			t.Fatalf("n=%d: VecDotF32 %g, dotF32Vec %g", n, got, want)
+		}
 	}
 }
