@@ -30,10 +30,11 @@
 // Speed never changes a bit: the matmuls run runtimes/quant's assembly
 // twins (weights unpacked once per row tile for all token groups, row
 // tiles handed to Options.Threads goroutines as they free up); attention
-// runs its (row, head) pairs on GOMAXPROCS goroutines, and its 64- or
-// 16-lane dots and lane updates, like ggml_v_silu, have AVX2 assembly
-// twins (simd_amd64.s) that keep every lane's FMA chain and every
-// reduction tree; a Forward reuses the previous batch's activations when
+// runs its (row, head) pairs on GOMAXPROCS goroutines, its score dots are
+// quant.VecDotF32 (ggml_vec_dot_f32, with quant's assembly), and its lane
+// updates (axpy), like ggml_v_silu, have AVX2 assembly twins
+// (simd_amd64.s) that keep every lane's FMA chain and every reduction
+// tree; a Forward reuses the previous batch's activations when
 // the batch size repeats, so a decode step allocates little more than the
 // logits it returns. -tags noasm runs the Go versions.
 package ggufengine
