@@ -39,9 +39,6 @@ func (st *laneState) reset() {
 	}
 }
 
-// goPassesOnly makes sliceSummary skip the assembly (tests compare the
-// two).
-var goPassesOnly = false
 
 // passOneGo runs the first pass over xs, whose first element belongs to
 // lane 0, adding to st and returning the zero, NaN and ±Inf counts.
@@ -122,12 +119,15 @@ func foldMax(l *[16]float32) float32 {
 // hasPasses, passOne and passTwo (summary_amd64.go) run the passes over
 // the leading multiple of sixteen elements in assembly; when passOne meets
 // a NaN or ±Inf the slice is redone in Go.
-func sliceSummary(xs []float32) Summary {
+func sliceSummary(xs []float32) Summary { return summarize(xs, hasPasses) }
+
+// summarize is sliceSummary with the assembly passes used or not.
+func summarize(xs []float32, asm bool) Summary {
 	b := Summary{Count: int64(len(xs))}
 	var st laneState
 	st.reset()
 	head := 0
-	if hasPasses && !goPassesOnly {
+	if asm {
 		head = len(xs) &^ 15
 		zero, clean := passOne(&st, xs[:head])
 		if clean {
