@@ -39,7 +39,6 @@ func (st *laneState) reset() {
 	}
 }
 
-
 // passOneGo runs the first pass over xs, whose first element belongs to
 // lane 0, adding to st and returning the zero, NaN and ±Inf counts.
 func passOneGo(st *laneState, xs []float32) (zero, nan, inf int64) {
